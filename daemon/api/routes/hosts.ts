@@ -1,0 +1,74 @@
+import type { HostService } from '../../core/hosts.js';
+import { hostCreateSchema, hostListQuery, hostListSchema, hostPatchSchema, hostRefParams, hostViewSchema } from '../../core/schemas/host.js';
+import { defineRoute, type AnyRouteSpec } from '../route.js';
+
+const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+export function hostRoutes(hosts: HostService): AnyRouteSpec[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/hosts',
+      summary: 'Register a host',
+      description: 'The BMC password is write-only: stored sealed (AES-256-GCM), never returned or logged.',
+      tag: 'hosts',
+      auth: 'api',
+      body: hostCreateSchema,
+      responses: { 201: { description: 'the registered host', schema: hostViewSchema }, 409: { description: 'name or boot MAC taken' } },
+      handler: ({ body }, _request, reply) => {
+        const host = hosts.register(body);
+        void reply.status(201).header('location', `/api/v1/hosts/${host.namespace}/${host.name}`);
+        return host;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/hosts',
+      summary: 'List hosts',
+      description: 'Filters combine with AND; `label` may repeat. Pages follow `continue` until it is null.',
+      tag: 'hosts',
+      auth: 'api',
+      query: hostListQuery,
+      responses: { 200: { description: 'one page of hosts', schema: hostListSchema } },
+      handler: ({ query }) =>
+        hosts.list({ namespace: query.namespace, state: query.state, labels: asArray(query.label), limit: query.limit, continue: query.continue }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/v1/hosts/:namespace/:name',
+      summary: 'Read a host and its status',
+      tag: 'hosts',
+      auth: 'api',
+      params: hostRefParams,
+      responses: { 200: { description: 'the host', schema: hostViewSchema }, 404: { description: 'no such host' } },
+      handler: ({ params }) => hosts.get(params.namespace, params.name),
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/api/v1/hosts/:namespace/:name',
+      summary: 'Change labels, BMC settings, credentials, power control or boot MACs',
+      description: 'JSON merge patch: fields left out stay; a label set to null is removed. Give resourceVersion to fail with 409 on a concurrent change.',
+      tag: 'hosts',
+      auth: 'api',
+      params: hostRefParams,
+      body: hostPatchSchema,
+      responses: { 200: { description: 'the updated host', schema: hostViewSchema }, 404: { description: 'no such host' }, 409: { description: 'conflict' } },
+      handler: ({ params, body }) => hosts.patch(params.namespace, params.name, body),
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/api/v1/hosts/:namespace/:name',
+      summary: 'Forget a host',
+      description: 'Refused with 409 while a machine claims the host.',
+      tag: 'hosts',
+      auth: 'api',
+      params: hostRefParams,
+      responses: { 204: { description: 'deleted' }, 404: { description: 'no such host' }, 409: { description: 'claimed by a machine' } },
+      handler: ({ params }, _request, reply) => {
+        hosts.delete(params.namespace, params.name);
+        return reply.status(204).send();
+      },
+    }),
+  ];
+}
+

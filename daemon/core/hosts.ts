@@ -1,0 +1,313 @@
+import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { bmcCredentials, hostMacs, hosts, machines } from '../../db/schema.js';
+import type { Keyring } from '../secrets/keyring.js';
+import { bmcCredentialContext } from '../secrets/contexts.js';
+import { conflict, notFound } from './errors.js';
+import type { HostCreate, HostPatch, HostView } from './schemas/host.js';
+import type { Store, Tx } from './store.js';
+
+type HostRow = typeof hosts.$inferSelect;
+
+export interface LabelFilter {
+  key: string;
+  value: string;
+}
+
+export interface HostQuery {
+  namespace?: string | undefined;
+  state?: string | undefined;
+  labels: LabelFilter[];
+  limit: number;
+  continue?: number | undefined;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+interface Related {
+  hasPassword: boolean;
+  machine: { namespace: string; name: string } | null;
+  macs: string[];
+}
+
+function toView(row: HostRow, { hasPassword, machine, macs }: Related): HostView {
+  return {
+    namespace: row.namespace,
+    name: row.name,
+    labels: row.labels,
+    redfishConnection: row.bmcAddress
+      ? {
+          address: row.bmcAddress,
+          username: row.bmcUsername ?? '',
+          systemId: row.systemId,
+          insecureSkipVerify: row.insecureSkipVerify,
+          caBundle: row.caBundle,
+          hasPassword,
+        }
+      : null,
+    powerControl: row.powerControl,
+    bootMACAddresses: macs,
+    status: {
+      state: row.state as HostView['status']['state'],
+      powerState: row.powerState,
+      inspectionPhase: row.inspectionPhase as HostView['status']['inspectionPhase'],
+      system: (row.systemInfo as HostView['status']['system']) ?? null,
+      inspectionReport: row.inspectionReport ?? null,
+      lastError: row.lastError,
+      retryAt: iso(row.retryAt),
+      machine,
+    },
+    resourceVersion: row.resourceVersion,
+    createdAt: iso(row.createdAt) as string,
+    updatedAt: iso(row.updatedAt) as string,
+  };
+}
+
+export function labelConditions(column: typeof hosts.labels | typeof machines.labels, filters: LabelFilter[]): SQL[] {
+  // json_extract with a quoted key path, so keys with "/" and "." (topology.kubernetes.io/zone) work.
+  return filters.map(({ key, value }) => sql`json_extract(${column}, ${`$."${key.replaceAll('"', '""')}"`}) = ${value}`);
+}
+
+/** Hosts: registration, reads and operator edits. Knows no transport. */
+export class HostService {
+  constructor(
+    private readonly store: Store,
+    private readonly keyring: Keyring,
+  ) {}
+
+  private findRow(tx: Tx | Store['db'], namespace: string, name: string): HostRow | undefined {
+    return tx
+      .select()
+      .from(hosts)
+      .where(and(eq(hosts.namespace, namespace), eq(hosts.name, name)))
+      .get();
+  }
+
+  private viewOf(tx: Tx | Store['db'], row: HostRow): HostView {
+    const credential = tx.select({ hostId: bmcCredentials.hostId }).from(bmcCredentials).where(eq(bmcCredentials.hostId, row.id)).get();
+    const machine = tx.select({ namespace: machines.namespace, name: machines.name }).from(machines).where(eq(machines.hostId, row.id)).get();
+    return toView(row, { hasPassword: credential !== undefined, machine: machine ?? null, macs: this.macsOf(tx, row.id) });
+  }
+
+  private macsOf(tx: Tx | Store['db'], hostId: number): string[] {
+    return tx
+      .select({ mac: hostMacs.mac })
+      .from(hostMacs)
+      .where(eq(hostMacs.hostId, hostId))
+      .orderBy(asc(hostMacs.position))
+      .all()
+      .map((r) => r.mac);
+  }
+
+  /** Replaces a host's boot MACs; a MAC owned by another host is a conflict naming it. */
+  private setMacs(tx: Tx, hostId: number, macs: string[]): void {
+    if (macs.length > 0) {
+      const owners = tx
+        .select({ mac: hostMacs.mac, namespace: hosts.namespace, name: hosts.name })
+        .from(hostMacs)
+        .innerJoin(hosts, eq(hosts.id, hostMacs.hostId))
+        .where(and(inArray(hostMacs.mac, macs), sql`${hostMacs.hostId} != ${hostId}`))
+        .all();
+      const first = owners[0];
+      if (first) {
+        throw conflict(`boot MAC ${first.mac} belongs to host ${first.namespace}/${first.name}`, [
+          { field: 'bootMACAddresses', message: 'a MAC identifies one host' },
+        ]);
+      }
+    }
+    tx.delete(hostMacs).where(eq(hostMacs.hostId, hostId)).run();
+    if (macs.length > 0) tx.insert(hostMacs).values(macs.map((mac, position) => ({ mac, hostId, position }))).run();
+  }
+
+  private storePassword(tx: Tx, hostId: number, password: string): void {
+    const sealed = this.keyring.seal(password, bmcCredentialContext(hostId));
+    tx.insert(bmcCredentials)
+      .values({ hostId, keyId: sealed.keyId, sealedPassword: sealed.data, updatedAt: Date.now() })
+      .onConflictDoUpdate({ target: bmcCredentials.hostId, set: { keyId: sealed.keyId, sealedPassword: sealed.data, updatedAt: Date.now() } })
+      .run();
+  }
+
+  register(input: HostCreate): HostView {
+    return this.store.write((tx, record) => {
+      if (this.findRow(tx, input.namespace, input.name)) {
+        throw conflict(`host ${input.namespace}/${input.name} already exists`, [{ field: 'name', message: 'is taken in this namespace' }]);
+      }
+      const now = Date.now();
+      const connection = input.redfishConnection;
+      const row = tx
+        .insert(hosts)
+        .values({
+          namespace: input.namespace,
+          name: input.name,
+          labels: input.labels,
+          bmcAddress: connection?.address ?? null,
+          bmcUsername: connection?.username ?? null,
+          systemId: connection?.systemId ?? null,
+          insecureSkipVerify: connection?.insecureSkipVerify ?? false,
+          caBundle: connection?.caBundle ?? null,
+          powerControl: input.powerControl,
+          state: 'Enrolling',
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning()
+        .get();
+      this.setMacs(tx, row.id, input.bootMACAddresses);
+      if (connection) this.storePassword(tx, row.id, connection.password);
+      record({
+        kind: 'host',
+        namespace: row.namespace,
+        name: row.name,
+        type: 'Registered',
+        message: `host registered with power control ${row.powerControl}`,
+        data: { state: row.state, powerControl: row.powerControl },
+      });
+      return this.viewOf(tx, row);
+    });
+  }
+
+  get(namespace: string, name: string): HostView {
+    const row = this.findRow(this.store.db, namespace, name);
+    if (!row) throw notFound('host', `${namespace}/${name}`);
+    return this.viewOf(this.store.db, row);
+  }
+
+  list(query: HostQuery): { items: HostView[]; continue: string | null } {
+    const conditions: SQL[] = [];
+    if (query.namespace) conditions.push(eq(hosts.namespace, query.namespace));
+    if (query.state) conditions.push(eq(hosts.state, query.state));
+    if (query.continue !== undefined) conditions.push(gt(hosts.id, query.continue));
+    conditions.push(...labelConditions(hosts.labels, query.labels));
+    const rows = this.store.db
+      .select()
+      .from(hosts)
+      .where(and(...conditions))
+      .orderBy(asc(hosts.id))
+      .limit(query.limit + 1)
+      .all();
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    // One query each for the page's credentials and machines instead of two per host.
+    const ids = page.map((row) => row.id);
+    const withPassword = new Set(
+      ids.length === 0
+        ? []
+        : this.store.db.select({ hostId: bmcCredentials.hostId }).from(bmcCredentials).where(inArray(bmcCredentials.hostId, ids)).all().map((r) => r.hostId),
+    );
+    const macs = new Map<number, string[]>();
+    if (ids.length > 0) {
+      for (const r of this.store.db.select().from(hostMacs).where(inArray(hostMacs.hostId, ids)).orderBy(asc(hostMacs.position)).all()) {
+        macs.set(r.hostId, [...(macs.get(r.hostId) ?? []), r.mac]);
+      }
+    }
+    const claimed = new Map(
+      (ids.length === 0
+        ? []
+        : this.store.db.select({ hostId: machines.hostId, namespace: machines.namespace, name: machines.name }).from(machines).where(inArray(machines.hostId, ids)).all()
+      ).map((m) => [m.hostId as number, { namespace: m.namespace, name: m.name }]),
+    );
+    return {
+      items: page.map((row) =>
+        toView(row, { hasPassword: withPassword.has(row.id), machine: claimed.get(row.id) ?? null, macs: macs.get(row.id) ?? [] }),
+      ),
+      continue: rows.length > query.limit && last ? String(last.id) : null,
+    };
+  }
+
+  patch(namespace: string, name: string, patch: HostPatch): HostView {
+    return this.store.write((tx, record) => {
+      const row = this.findRow(tx, namespace, name);
+      if (!row) throw notFound('host', `${namespace}/${name}`);
+      if (patch.resourceVersion !== undefined && patch.resourceVersion !== row.resourceVersion) {
+        throw conflict(`host ${namespace}/${name} changed since version ${patch.resourceVersion} (now ${row.resourceVersion}); read it again`, [
+          { field: 'resourceVersion', message: `is ${row.resourceVersion}` },
+        ]);
+      }
+      const changed: string[] = [];
+      const update: Partial<typeof hosts.$inferInsert> = {};
+      if (patch.labels) {
+        const labels = { ...row.labels };
+        for (const [key, value] of Object.entries(patch.labels)) {
+          if (value === null) delete labels[key];
+          else labels[key] = value;
+        }
+        if (Object.keys(labels).length > 64) throw conflict('a host has at most 64 labels', [{ field: 'labels', message: 'too many labels' }]);
+        update.labels = labels;
+        changed.push('labels');
+      }
+      const connection = patch.redfishConnection;
+      if (connection) {
+        if (!row.bmcAddress && (!connection.address || !connection.username || !connection.password)) {
+          throw conflict(`host ${namespace}/${name} has no BMC yet: give address, username and password together`, [
+            { field: 'redfishConnection', message: 'address, username and password are all required the first time' },
+          ]);
+        }
+        const columns = {
+          address: 'bmcAddress',
+          username: 'bmcUsername',
+          systemId: 'systemId',
+          insecureSkipVerify: 'insecureSkipVerify',
+          caBundle: 'caBundle',
+        } as const;
+        for (const [field, column] of Object.entries(columns)) {
+          const value = connection[field as keyof typeof columns];
+          if (value === undefined) continue;
+          Object.assign(update, { [column]: value });
+          changed.push(`redfishConnection.${field}`);
+        }
+        if (connection.password !== undefined) {
+          this.storePassword(tx, row.id, connection.password);
+          changed.push('redfishConnection.password');
+        }
+      }
+      const powerControl = patch.powerControl ?? row.powerControl;
+      const bootMacs = patch.bootMACAddresses ?? this.macsOf(tx, row.id);
+      const hasBmc = row.bmcAddress !== null || connection?.address !== undefined;
+      if (powerControl === 'redfish' && !hasBmc) {
+        throw conflict('powerControl "redfish" needs a redfishConnection', [{ field: 'powerControl', message: 'host has no BMC' }]);
+      }
+      if (powerControl === 'wol' && bootMacs.length === 0) {
+        throw conflict('powerControl "wol" needs at least one boot MAC', [{ field: 'bootMACAddresses', message: 'is empty' }]);
+      }
+      if (patch.powerControl !== undefined) {
+        update.powerControl = patch.powerControl;
+        changed.push('powerControl');
+      }
+      if (patch.bootMACAddresses !== undefined) {
+        this.setMacs(tx, row.id, patch.bootMACAddresses);
+        changed.push('bootMACAddresses');
+      }
+      if (changed.length === 0) return this.viewOf(tx, row);
+      const updated = tx
+        .update(hosts)
+        .set({ ...update, updatedAt: Date.now(), resourceVersion: row.resourceVersion + 1 })
+        .where(eq(hosts.id, row.id))
+        .returning()
+        .get();
+      // Names of changed fields only: values may be secret (password) or large (CA bundle).
+      record({ kind: 'host', namespace, name, type: 'Updated', message: `changed ${changed.join(', ')}`, data: { changed } });
+      return this.viewOf(tx, updated);
+    });
+  }
+
+  delete(namespace: string, name: string): void {
+    this.store.write((tx, record) => {
+      const row = this.findRow(tx, namespace, name);
+      if (!row) throw notFound('host', `${namespace}/${name}`);
+      const machine = tx.select().from(machines).where(eq(machines.hostId, row.id)).get();
+      if (machine) {
+        throw conflict(`host ${namespace}/${name} is claimed by machine ${machine.namespace}/${machine.name}; delete the machine first`);
+      }
+      tx.delete(hosts).where(eq(hosts.id, row.id)).run();
+      record({ kind: 'host', namespace, name, type: 'Deleted', message: 'host deleted', data: {} });
+    });
+  }
+
+  /** The decrypted BMC password, for the Redfish client only; never leaves the daemon. */
+  bmcPassword(namespace: string, name: string): string | null {
+    const row = this.findRow(this.store.db, namespace, name);
+    if (!row) throw notFound('host', `${namespace}/${name}`);
+    const credential = this.store.db.select().from(bmcCredentials).where(eq(bmcCredentials.hostId, row.id)).get();
+    if (!credential) return null;
+    return this.keyring.open({ keyId: credential.keyId, data: credential.sealedPassword }, bmcCredentialContext(row.id));
+  }
+}

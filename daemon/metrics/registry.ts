@@ -1,0 +1,58 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The daemon's Prometheus registry; one per daemon so tests can run several in a process. */
+export class DaemonMetrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'beskar7_http_requests_total',
+    help: 'HTTP requests by route template, method and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'beskar7_http_request_duration_seconds',
+    help: 'HTTP request latency by route template',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry],
+  });
+
+  readonly events = new Counter({
+    name: 'beskar7_events_total',
+    help: 'Events written to the event log, by kind and type',
+    labelNames: ['kind', 'type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly sseClients = new Gauge({
+    name: 'beskar7_event_stream_clients',
+    help: 'Open server-sent-event streams',
+    registers: [this.registry],
+  });
+
+  readonly authFailures = new Counter({
+    name: 'beskar7_auth_failures_total',
+    help: 'Requests refused for a missing or invalid API token',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'beskar7_' });
+  }
+
+  /** Gauges whose value is read from the database when scraped, never cached. */
+  gaugeFromQuery(name: string, help: string, labelName: string, read: () => { label: string; value: number }[]): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: [labelName],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { label, value } of read()) this.set({ [labelName]: label }, value);
+      },
+    });
+  }
+}

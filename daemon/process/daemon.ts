@@ -1,0 +1,135 @@
+import type { FastifyInstance } from 'fastify';
+import { count } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { openDatabase, type OpenDatabase } from '../../db/open.js';
+import { hosts, machines } from '../../db/schema.js';
+import { buildApi } from '../api/server.js';
+import type { LoadedConfig } from '../config/load.js';
+import { EventBus } from '../core/event-bus.js';
+import { HostService } from '../core/hosts.js';
+import { MachineService } from '../core/machines.js';
+import { Store } from '../core/store.js';
+import { TokenService } from '../core/tokens.js';
+import { DaemonMetrics } from '../metrics/registry.js';
+import { Keyring } from '../secrets/keyring.js';
+import { version } from '../util/version.js';
+
+export interface DaemonOptions {
+  loaded: LoadedConfig;
+  logger: Logger;
+  /** Where the first admin token is printed; stderr by default. Never the log. */
+  announce?: (text: string) => void;
+}
+
+/**
+ * Wires the daemon: database, keyring, core services, and the adapters around them.
+ * start() brings everything up in order; stop() takes it down in reverse.
+ */
+export class Daemon {
+  readonly bus = new EventBus();
+  readonly metrics = new DaemonMetrics();
+  private database?: OpenDatabase;
+  private http?: FastifyInstance;
+  private stopping = false;
+  services?: { store: Store; hosts: HostService; machines: MachineService; tokens: TokenService; keyring: Keyring };
+
+  constructor(private readonly options: DaemonOptions) {}
+
+  get address(): { host: string; port: number } {
+    const address = this.http?.server.address();
+    if (!address || typeof address === 'string') throw new Error('daemon is not listening');
+    return { host: address.address, port: address.port };
+  }
+
+  async start(): Promise<void> {
+    const { loaded, logger } = this.options;
+    const { config } = loaded;
+    const keyring = Keyring.open(loaded.keyDir);
+    this.database = openDatabase({ file: loaded.databaseFile, busyTimeoutMs: config.database.busyTimeoutMs, synchronous: config.database.synchronous });
+    if (this.database.appliedMigrations.length > 0) {
+      logger.info({ migrations: this.database.appliedMigrations, file: loaded.databaseFile }, 'database schema migrated');
+    }
+    const store = new Store(this.database.db, this.bus);
+    const services = {
+      store,
+      keyring,
+      hosts: new HostService(store, keyring),
+      machines: new MachineService(store, keyring),
+      tokens: new TokenService(store),
+    };
+    this.services = services;
+    this.bus.on('event', (event) => {
+      this.metrics.events.inc({ kind: event.kind, type: event.type });
+      const subject = event.kind === 'token' ? { tokenId: event.name } : { [event.kind]: `${event.namespace}/${event.name}` };
+      logger.info({ event: event.id, kind: event.kind, type: event.type, ...subject }, event.message);
+    });
+    const db = this.database.db;
+    this.metrics.gaugeFromQuery('beskar7_hosts', 'Hosts by state', 'state', () =>
+      db.select({ label: hosts.state, value: count() }).from(hosts).groupBy(hosts.state).all(),
+    );
+    this.metrics.gaugeFromQuery('beskar7_machines', 'Machines by phase', 'phase', () =>
+      db.select({ label: machines.phase, value: count() }).from(machines).groupBy(machines.phase).all(),
+    );
+
+    if (config.auth.printInitialAdminToken && services.tokens.neverCreated()) {
+      const created = services.tokens.create('admin');
+      const announce = this.options.announce ?? ((text: string) => process.stderr.write(text));
+      announce(
+        `\n  First start: created API token "admin" (id ${created.id}). It is shown only this once:\n\n    ${created.token}\n\n` +
+          `  Use it as BESKAR7_TOKEN or "Authorization: Bearer <token>"; create more with "beskar7 token create".\n\n`,
+      );
+      logger.info({ tokenId: created.id }, 'initial admin token created and printed to stderr');
+    }
+
+    const http = buildApi({
+      config,
+      version,
+      logger,
+      store,
+      bus: this.bus,
+      metrics: this.metrics,
+      hosts: services.hosts,
+      machines: services.machines,
+      tokens: services.tokens,
+      readiness: { notReadyReason: () => this.notReadyReason() },
+    });
+    this.http = http;
+    await http.listen({ host: config.http.host, port: config.http.port });
+    logger.info({ version, address: this.address, dataDir: loaded.dataDir, database: loaded.databaseFile }, 'beskar7 daemon ready');
+  }
+
+  private notReadyReason(): string | null {
+    if (this.stopping) return 'shutting down';
+    try {
+      this.database?.sqlite.prepare('SELECT 1').get();
+      return this.database ? null : 'database not open';
+    } catch (error) {
+      return `database error: ${(error as Error).message}`;
+    }
+  }
+
+  /** Drains HTTP (in-flight requests finish, streams end), then closes the database. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const { logger, loaded } = this.options;
+    logger.info('shutting down');
+    this.bus.emit('closing');
+    if (this.http) {
+      const grace = loaded.config.http.shutdownGraceSeconds * 1000;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), grace);
+      });
+      const outcome = await Promise.race([this.http.close().then(() => 'closed' as const), timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        logger.warn({ graceSeconds: loaded.config.http.shutdownGraceSeconds }, 'requests still open after the grace period; closing them');
+        this.http.server.closeAllConnections();
+      }
+    }
+    // Writes are synchronous transactions, so none is half-done here; closing checkpoints the WAL.
+    this.database?.close();
+    logger.info('stopped');
+  }
+}

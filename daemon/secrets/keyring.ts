@@ -1,0 +1,138 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const FORMAT_VERSION = 1;
+const KEY_FILE = /^(k[0-9]{14}[a-f0-9]{8})\.key$/;
+
+export class KeyringError extends Error {
+  override name = 'KeyringError';
+}
+
+export interface Sealed {
+  keyId: string;
+  data: Buffer;
+}
+
+function newKeyId(): string {
+  // Sortable by creation time, so "newest key" is the last file name in order.
+  const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `k${stamp}${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * AES-256-GCM keys kept as one file per key (`<id>.key`, base64, mode 0600) in a 0700
+ * directory. The newest key seals; any present key opens, which is what lets rotation
+ * re-encrypt rows while the daemon keeps running.
+ */
+export class Keyring {
+  private keys = new Map<string, Buffer>();
+
+  private constructor(private readonly dir: string) {}
+
+  /** Opens the key directory, creating the directory and a first key when there is none. */
+  static open(dir: string): Keyring {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const ring = new Keyring(dir);
+    ring.reload();
+    if (ring.keys.size === 0) ring.addKey();
+    return ring;
+  }
+
+  get primaryKeyId(): string {
+    const ids = [...this.keys.keys()].sort();
+    const last = ids.at(-1);
+    if (!last) throw new KeyringError(`no key in ${this.dir}`);
+    return last;
+  }
+
+  get keyIds(): string[] {
+    return [...this.keys.keys()].sort();
+  }
+
+  reload(): void {
+    const found = new Map<string, Buffer>();
+    for (const entry of readdirSync(this.dir)) {
+      const match = KEY_FILE.exec(entry);
+      if (!match?.[1]) continue;
+      const file = join(this.dir, entry);
+      const mode = statSync(file).mode & 0o777;
+      if ((mode & 0o077) !== 0) {
+        throw new KeyringError(`key file ${file} is readable by group or others (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
+      }
+      const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+      if (key.length !== KEY_BYTES) throw new KeyringError(`key file ${file} does not hold a ${KEY_BYTES}-byte base64 key`);
+      found.set(match[1], key);
+    }
+    this.keys = found;
+  }
+
+  /** Writes a new key atomically (temp file, fsync, rename) and makes it the primary. */
+  addKey(): string {
+    const id = newKeyId();
+    const final = join(this.dir, `${id}.key`);
+    const temp = `${final}.tmp`;
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      writeSync(fd, `${randomBytes(KEY_BYTES).toString('base64')}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, final);
+    const dirFd = openSync(this.dir, 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+    this.reload();
+    return id;
+  }
+
+  removeKey(id: string): void {
+    unlinkSync(join(this.dir, `${id}.key`));
+    this.keys.delete(id);
+  }
+
+  /** `context` is bound as additional data: a sealed value copied to another row will not open. */
+  seal(plaintext: string, context: string): Sealed {
+    // Re-read the directory: `beskar7 keys rotate` may have retired our primary key while we
+    // ran. Callers seal inside their write transaction, which orders this against rotation.
+    this.reload();
+    const keyId = this.primaryKeyId;
+    const key = this.keys.get(keyId) as Buffer;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(`${keyId}\0${context}`));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return { keyId, data: Buffer.concat([Buffer.from([FORMAT_VERSION]), iv, cipher.getAuthTag(), body]) };
+  }
+
+  open(sealed: Sealed, context: string): string {
+    let key = this.keys.get(sealed.keyId);
+    if (!key) {
+      // Another process (`beskar7 keys rotate`) may have added the key since we loaded.
+      this.reload();
+      key = this.keys.get(sealed.keyId);
+    }
+    if (!key) throw new KeyringError(`secret was sealed with key ${sealed.keyId}, which is not in ${this.dir}`);
+    const { data } = sealed;
+    if (data.length < 1 + IV_BYTES + TAG_BYTES || data[0] !== FORMAT_VERSION) {
+      throw new KeyringError('sealed secret has an unknown format');
+    }
+    const iv = data.subarray(1, 1 + IV_BYTES);
+    const tag = data.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', key, iv);
+    decipher.setAAD(Buffer.from(`${sealed.keyId}\0${context}`));
+    decipher.setAuthTag(tag);
+    try {
+      return Buffer.concat([decipher.update(data.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+    } catch {
+      throw new KeyringError('sealed secret failed authentication (wrong key, tampered or moved between rows)');
+    }
+  }
+}

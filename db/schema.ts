@@ -1,0 +1,121 @@
+// The daemon's whole persistent state. Timestamps are Unix milliseconds; structured
+// values are JSON text validated by zod on the way in (daemon/core/schemas) so the
+// database never holds a shape the code cannot read back.
+import { sql } from 'drizzle-orm';
+import { blob, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const hosts = sqliteTable(
+  'hosts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
+    bmcAddress: text('bmc_address'),
+    bmcUsername: text('bmc_username'),
+    systemId: text('system_id'),
+    insecureSkipVerify: integer('insecure_skip_verify', { mode: 'boolean' }).notNull().default(false),
+    caBundle: text('ca_bundle'),
+    powerControl: text('power_control', { enum: ['redfish', 'wol', 'manual'] }).notNull(),
+    state: text('state').notNull(),
+    powerState: text('power_state').notNull().default('Unknown'),
+    inspectionPhase: text('inspection_phase'),
+    systemInfo: text('system_info', { mode: 'json' }).$type<Record<string, string | null>>(),
+    inspectionReport: text('inspection_report', { mode: 'json' }).$type<unknown>(),
+    lastError: text('last_error'),
+    retryAt: integer('retry_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    // Bumped on every write; lets clients (the shim) detect lost updates.
+    resourceVersion: integer('resource_version').notNull().default(1),
+  },
+  (t) => [uniqueIndex('hosts_identity').on(t.namespace, t.name), index('hosts_state').on(t.state)],
+);
+
+// A MAC identifies one host: the primary key makes that a database guarantee, and it is
+// the index proxyDHCP looks a booting client up by.
+export const hostMacs = sqliteTable(
+  'host_macs',
+  {
+    mac: text('mac').primaryKey(),
+    hostId: integer('host_id')
+      .notNull()
+      .references(() => hosts.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+  },
+  (t) => [index('host_macs_host').on(t.hostId)],
+);
+
+// Sealed with AES-256-GCM (daemon/secrets). Kept apart from hosts so a host read can never
+// select a secret by accident.
+export const bmcCredentials = sqliteTable('bmc_credentials', {
+  hostId: integer('host_id')
+    .primaryKey()
+    .references(() => hosts.id, { onDelete: 'cascade' }),
+  keyId: text('key_id').notNull(),
+  sealedPassword: blob('sealed_password', { mode: 'buffer' }).notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const machines = sqliteTable(
+  'machines',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
+    hardwareRequirements: text('hardware_requirements', { mode: 'json' }).$type<unknown>().notNull(),
+    hostSelector: text('host_selector', { mode: 'json' }).$type<unknown>().notNull(),
+    image: text('image', { mode: 'json' }).$type<unknown>().notNull(),
+    configurationUrl: text('configuration_url'),
+    // A unique host_id is what makes "no host claimed twice" a database guarantee.
+    hostId: integer('host_id').references(() => hosts.id, { onDelete: 'restrict' }),
+    phase: text('phase').notNull(),
+    providerId: text('provider_id'),
+    addresses: text('addresses', { mode: 'json' }).$type<unknown[]>().notNull().default(sql`'[]'`),
+    failureReason: text('failure_reason'),
+    failureMessage: text('failure_message'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    resourceVersion: integer('resource_version').notNull().default(1),
+  },
+  (t) => [uniqueIndex('machines_identity').on(t.namespace, t.name), uniqueIndex('machines_host').on(t.hostId)],
+);
+
+// Bootstrap data (cloud-init/ignition) carries cluster join secrets, so it is sealed like
+// BMC passwords; the machine row only says whether it has some.
+export const machineBootstrap = sqliteTable('machine_bootstrap', {
+  machineId: integer('machine_id')
+    .primaryKey()
+    .references(() => machines.id, { onDelete: 'cascade' }),
+  keyId: text('key_id').notNull(),
+  sealedData: blob('sealed_data', { mode: 'buffer' }).notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const apiTokens = sqliteTable('api_tokens', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  // sha256 of the secret part; the secret itself is shown once and never stored.
+  secretHash: blob('secret_hash', { mode: 'buffer' }).notNull(),
+  createdAt: integer('created_at').notNull(),
+  lastUsedAt: integer('last_used_at'),
+  revokedAt: integer('revoked_at'),
+});
+
+// Append-only: rows are only ever inserted, so the id doubles as the SSE event id and a
+// client resuming with Last-Event-ID sees every event after it exactly once.
+export const events = sqliteTable(
+  'events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull(),
+    kind: text('kind', { enum: ['host', 'machine', 'token'] }).notNull(),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    type: text('type').notNull(),
+    message: text('message').notNull(),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+  },
+  (t) => [index('events_subject').on(t.kind, t.namespace, t.name)],
+);
