@@ -7,6 +7,7 @@ const STATUS: Record<ErrorKind, number> = {
   NotFound: 404,
   Conflict: 409,
   PayloadTooLarge: 413,
+  UnsupportedMediaType: 415,
   Unavailable: 503,
 };
 

@@ -73,6 +73,10 @@ export function registerRoutes(app: FastifyInstance, specs: AnyRouteSpec[]): voi
       url: spec.url,
       config: { auth: spec.auth },
       handler: async (request, reply) => {
+        const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+        if (spec.body && mediaType && mediaType !== 'application/json' && mediaType !== 'application/merge-patch+json') {
+          throw new DomainError('UnsupportedMediaType', `unsupported Content-Type ${mediaType}; send application/json`);
+        }
         if (spec.body && (request.body === undefined || request.body === null)) {
           throw new DomainError('BadRequest', 'a JSON request body is required (Content-Type: application/json)', [
             { field: 'body', message: 'is missing' },

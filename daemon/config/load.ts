@@ -76,10 +76,10 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
 }
 
 function recordOrigins(value: unknown, path: string[], origin: string, origins: Map<string, string>): void {
+  // Sections are recorded too: an unknown section is reported by its own name.
+  if (path.length > 0) origins.set(path.join('.'), origin);
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value)) recordOrigins(v, [...path, k], origin, origins);
-  } else {
-    origins.set(path.join('.'), origin);
   }
 }
 

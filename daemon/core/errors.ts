@@ -1,6 +1,6 @@
 // Domain errors carry what a transport needs (a kind and field details) but no transport
 // detail themselves; daemon/api/errors.ts maps kinds to HTTP status codes.
-export type ErrorKind = 'BadRequest' | 'Unauthorized' | 'NotFound' | 'Conflict' | 'PayloadTooLarge' | 'Unavailable';
+export type ErrorKind = 'BadRequest' | 'Unauthorized' | 'NotFound' | 'Conflict' | 'PayloadTooLarge' | 'UnsupportedMediaType' | 'Unavailable';
 
 export interface FieldProblem {
   field: string;

@@ -98,7 +98,8 @@ export class Daemon {
     logger.info({ version, address: this.address, dataDir: loaded.dataDir, database: loaded.databaseFile }, 'beskar7 daemon ready');
   }
 
-  private notReadyReason(): string | null {
+  /** null when ready; otherwise why not, as /readyz reports it. */
+  notReadyReason(): string | null {
     if (this.stopping) return 'shutting down';
     try {
       this.database?.sqlite.prepare('SELECT 1').get();

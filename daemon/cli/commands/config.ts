@@ -11,11 +11,12 @@ export const configCheckCommand: Command = {
   async run(ctx) {
     const loaded = loadFromFlags(ctx);
     if (ctx.out.json) {
-      ctx.out.write(`${JSON.stringify({ valid: true, config: loaded.config, sources: Object.fromEntries(loaded.origins) }, null, 2)}\n`);
+      ctx.out.write(`${JSON.stringify({ valid: true, config: loaded.config, sources: Object.fromEntries([...loaded.origins].filter(([key]) => configKeyList.some((k) => k.dotted === key))) }, null, 2)}\n`);
       return 0;
     }
     ctx.out.write(`configuration is valid\n\n${stringify(loaded.config)}\n`);
-    const set = [...loaded.origins.entries()];
+    const leaves = new Set(configKeyList.map((k) => k.dotted));
+    const set = [...loaded.origins.entries()].filter(([key]) => leaves.has(key));
     ctx.out.write(set.length === 0 ? 'every setting is the embedded default\n' : `set explicitly:\n${set.map(([k, o]) => `  ${k}  ← ${o}`).join('\n')}\n`);
     return 0;
   },

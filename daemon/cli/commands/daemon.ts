@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { createLogger } from '../../log/logger.js';
 import { Daemon } from '../../process/daemon.js';
 import type { Command } from '../command.js';
@@ -41,8 +40,8 @@ export const daemonCommand: Command = {
       process.on('SIGINT', onSignal);
     });
     await stopped;
+    // Returning lets the event loop empty, which flushes what pino still buffers.
     logger.flush();
-    await once(process.stdout, 'drain').catch(() => undefined);
     return 0;
   },
 };
