@@ -18,7 +18,7 @@ export const configSchema = z
           .describe('largest request body accepted; larger ones get 413'),
         publicHealth: z.boolean().default(true).describe('serve /healthz and /readyz without an API token'),
         publicMetrics: z.boolean().default(true).describe('serve /metrics without an API token'),
-        sseHeartbeatSeconds: z.number().int().min(1).max(3600).default(15).describe('comment line sent on idle event streams'),
+        sseHeartbeatSeconds: z.number().int().min(1).max(3600).default(15).describe('interval of the keep-alive comment on event streams, which keeps proxies from closing them'),
         shutdownGraceSeconds: z.number().int().min(1).max(600).default(15).describe('how long in-flight requests may finish on SIGTERM'),
       })
       .strict()

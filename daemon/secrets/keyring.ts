@@ -59,11 +59,20 @@ export class Keyring {
       const match = KEY_FILE.exec(entry);
       if (!match?.[1]) continue;
       const file = join(this.dir, entry);
-      const mode = statSync(file).mode & 0o777;
+      let mode: number;
+      let text: string;
+      try {
+        mode = statSync(file).mode & 0o777;
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        // A rotation in another process may retire a key between listing and reading it.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
       if ((mode & 0o077) !== 0) {
         throw new KeyringError(`key file ${file} is readable by group or others (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
       }
-      const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+      const key = Buffer.from(text.trim(), 'base64');
       if (key.length !== KEY_BYTES) throw new KeyringError(`key file ${file} does not hold a ${KEY_BYTES}-byte base64 key`);
       found.set(match[1], key);
     }

@@ -40,7 +40,7 @@ export function rotateKeys(db: Db, keyring: Keyring): RotationResult {
       count++;
     }
     return count;
-  });
+  }, { behavior: 'immediate' });
   const retiredKeyIds = keyring.keyIds.filter((id) => id !== newKeyId);
   for (const id of retiredKeyIds) keyring.removeKey(id);
   return { newKeyId, resealed, retiredKeyIds };

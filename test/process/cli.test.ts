@@ -169,6 +169,15 @@ describe('beskar7 config check and offline commands', () => {
     expect(rotated.stdout).toMatch(/^new key k\d+[a-f0-9]{8}; re-sealed 0 secret\(s\); retired 1 key\(s\)/);
     expect(readdirSync(join(dir, 'keys'))).toHaveLength(1);
     expect(readdirSync(join(dir, 'keys'))).not.toEqual(before);
+    const badName = await runCli(['token', 'create', '--name', 'bad/name<>', '--offline', '--data-dir', dir]);
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toContain('--name letters, digits');
+    // A mistyped data dir is refused, not silently turned into a fresh installation.
+    for (const args of [['token', 'list', '--offline'], ['keys', 'rotate']]) {
+      const wrong = await runCli([...args, '--data-dir', join(dir, 'typo')]);
+      expect(wrong.code, args.join(' ')).toBe(2);
+      expect(wrong.stderr).toContain(`data directory ${join(dir, 'typo')} does not exist`);
+    }
     chmodSync(join(dir, 'keys', readdirSync(join(dir, 'keys'))[0] as string), 0o640);
     const refused = await runCli(['keys', 'rotate', '--data-dir', dir]);
     expect(refused.code).toBe(1);

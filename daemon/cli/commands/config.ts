@@ -6,7 +6,7 @@ import { configOptions, loadFromFlags } from './local-config.js';
 export const configCheckCommand: Command = {
   path: 'config check',
   summary: 'validate the configuration and print the effective settings with their sources',
-  usage: 'beskar7 config check [--config FILE] [--set key=value ...] [--json]',
+  usage: 'beskar7 config check [--config FILE] [--data-dir DIR] [--host ADDR] [--port N] [--log-level L] [--set key=value ...] [--json]',
   options: configOptions,
   async run(ctx) {
     const loaded = loadFromFlags(ctx);

@@ -2,7 +2,9 @@ import { openDatabase } from '../../../db/open.js';
 import { Keyring } from '../../secrets/keyring.js';
 import { rotateKeys } from '../../secrets/rotate.js';
 import type { Command } from '../command.js';
-import { configOptions, loadFromFlags } from './local-config.js';
+import { existsSync } from 'node:fs';
+import { UsageError } from '../command.js';
+import { configOptions, loadFromFlags, requireExistingDataDir } from './local-config.js';
 
 export const keysRotateCommand: Command = {
   path: 'keys rotate',
@@ -11,6 +13,8 @@ export const keysRotateCommand: Command = {
   options: configOptions,
   async run(ctx) {
     const loaded = loadFromFlags(ctx);
+    requireExistingDataDir(loaded);
+    if (!existsSync(loaded.databaseFile)) throw new UsageError(`no database at ${loaded.databaseFile}: nothing to rotate; check --config or --data-dir`);
     const keyring = Keyring.open(loaded.keyDir);
     const database = openDatabase({ file: loaded.databaseFile, busyTimeoutMs: loaded.config.database.busyTimeoutMs, synchronous: 'FULL' });
     try {

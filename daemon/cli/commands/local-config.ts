@@ -1,7 +1,8 @@
 import type { ParseArgsConfig } from 'node:util';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import type { CommandContext } from '../command.js';
-import { stringList } from '../command.js';
+import { stringList, UsageError } from '../command.js';
+import { existsSync } from 'node:fs';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -14,6 +15,16 @@ export const configOptions = {
   port: { type: 'string' },
   'log-level': { type: 'string' },
 } as const satisfies ParseArgsOptionsConfig;
+
+/**
+ * For commands that work on an existing installation's files (keys rotate, --offline): a
+ * wrong --config or --data-dir must not silently create a fresh, empty installation.
+ */
+export function requireExistingDataDir(loaded: LoadedConfig): void {
+  if (!existsSync(loaded.dataDir)) {
+    throw new UsageError(`data directory ${loaded.dataDir} does not exist; point --config or --data-dir (or BESKAR7_DATA_DIR) at the daemon's data`);
+  }
+}
 
 export function loadFromFlags(ctx: CommandContext): LoadedConfig {
   const { values, io } = ctx;

@@ -1,18 +1,19 @@
 import { z } from 'zod';
 import { openDatabase } from '../../../db/open.js';
 import { EventBus } from '../../core/event-bus.js';
-import { tokenCreatedSchema, tokenListSchema, tokenViewSchema, type TokenView } from '../../core/schemas/token.js';
+import { tokenCreatedSchema, tokenCreateSchema, tokenListSchema, tokenViewSchema, type TokenView } from '../../core/schemas/token.js';
 import { Store } from '../../core/store.js';
 import { TokenService } from '../../core/tokens.js';
 import { UsageError, type Command, type CommandContext } from '../command.js';
 import { age, printJson, printTable } from '../output.js';
-import { configOptions, loadFromFlags } from './local-config.js';
+import { configOptions, loadFromFlags, requireExistingDataDir } from './local-config.js';
 
 const tokenOptions = { ...configOptions, offline: { type: 'boolean', default: false } } as const;
 
 /** --offline works on the database file directly: for the first token under systemd, or a lost one. */
 async function withOfflineTokens<T>(ctx: CommandContext, work: (tokens: TokenService) => T): Promise<T> {
   const loaded = loadFromFlags(ctx);
+  requireExistingDataDir(loaded);
   const database = openDatabase({ file: loaded.databaseFile, busyTimeoutMs: loaded.config.database.busyTimeoutMs, synchronous: 'FULL' });
   try {
     return work(new TokenService(new Store(database.db, new EventBus())));
@@ -38,6 +39,9 @@ export const tokenCreateCommand: Command = {
   async run(ctx) {
     const name = ctx.values.name;
     if (typeof name !== 'string' || name === '') throw new UsageError('--name is required');
+    // The same rule the REST API applies, for the --offline path that bypasses it.
+    const valid = tokenCreateSchema.safeParse({ name });
+    if (!valid.success) throw new UsageError(`--name ${valid.error.issues[0]?.message ?? 'is invalid'}`);
     const created = ctx.values.offline
       ? await withOfflineTokens(ctx, (tokens) => tokens.create(name))
       : await ctx.client().request('POST', '/api/v1/tokens', tokenCreatedSchema, { name });

@@ -74,4 +74,6 @@ export const labelFilterSchema = z
   .transform((pair) => {
     const eq = pair.indexOf('=');
     return { key: pair.slice(0, eq), value: pair.slice(eq + 1) };
-  });
+  })
+  // The key becomes a JSON path in SQL, so only real label keys get that far.
+  .pipe(z.object({ key: labelKeySchema, value: z.string() }));

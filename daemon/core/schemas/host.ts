@@ -17,7 +17,9 @@ export const inspectionPhases = ['Pending', 'Booting', 'InProgress', 'Complete',
 export const powerControls = ['redfish', 'wol', 'manual'] as const;
 
 const bmcAddressSchema = httpUrlSchema.superRefine((text, ctx) => {
-  const url = new URL(text);
+  // zod runs this even when the URL check above failed; that failure is already reported.
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (!url) return;
   if (url.username || url.password) {
     ctx.addIssue({ code: 'custom', message: 'must not carry credentials; use username and password' });
   }
