@@ -4,6 +4,7 @@ import type { Keyring } from '../secrets/keyring.js';
 import { bmcCredentialContext } from '../secrets/contexts.js';
 import { conflict, notFound } from './errors.js';
 import type { HostCreate, HostPatch, HostView } from './schemas/host.js';
+import { HostReader } from './host-reader.js';
 import type { Store, Tx } from './store.js';
 
 type HostRow = typeof hosts.$inferSelect;
@@ -21,47 +22,6 @@ export interface HostQuery {
   continue?: number | undefined;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-interface Related {
-  hasPassword: boolean;
-  machine: { namespace: string; name: string } | null;
-  macs: string[];
-}
-
-function toView(row: HostRow, { hasPassword, machine, macs }: Related): HostView {
-  return {
-    namespace: row.namespace,
-    name: row.name,
-    labels: row.labels,
-    redfishConnection: row.bmcAddress
-      ? {
-          address: row.bmcAddress,
-          username: row.bmcUsername ?? '',
-          systemId: row.systemId,
-          insecureSkipVerify: row.insecureSkipVerify,
-          caBundle: row.caBundle,
-          hasPassword,
-        }
-      : null,
-    powerControl: row.powerControl,
-    bootMACAddresses: macs,
-    status: {
-      state: row.state as HostView['status']['state'],
-      powerState: row.powerState,
-      inspectionPhase: row.inspectionPhase as HostView['status']['inspectionPhase'],
-      system: (row.systemInfo as HostView['status']['system']) ?? null,
-      inspectionReport: row.inspectionReport ?? null,
-      lastError: row.lastError,
-      retryAt: iso(row.retryAt),
-      machine,
-    },
-    resourceVersion: row.resourceVersion,
-    createdAt: iso(row.createdAt) as string,
-    updatedAt: iso(row.updatedAt) as string,
-  };
-}
-
 export function labelConditions(column: typeof hosts.labels | typeof machines.labels, filters: LabelFilter[]): SQL[] {
   // json_extract with a quoted key path, so keys with "/" and "." (topology.kubernetes.io/zone) work.
   return filters.map(({ key, value }) => sql`json_extract(${column}, ${`$."${key.replaceAll('"', '""')}"`}) = ${value}`);
@@ -69,10 +29,14 @@ export function labelConditions(column: typeof hosts.labels | typeof machines.la
 
 /** Hosts: registration, reads and operator edits. Knows no transport. */
 export class HostService {
+  private readonly reader: HostReader;
+
   constructor(
     private readonly store: Store,
     private readonly keyring: Keyring,
-  ) {}
+  ) {
+    this.reader = new HostReader(store.sqlite);
+  }
 
   private findRow(tx: Tx | Store['db'], namespace: string, name: string): HostRow | undefined {
     return tx
@@ -82,10 +46,11 @@ export class HostService {
       .get();
   }
 
-  private viewOf(tx: Tx | Store['db'], row: HostRow): HostView {
-    const credential = tx.select({ hostId: bmcCredentials.hostId }).from(bmcCredentials).where(eq(bmcCredentials.hostId, row.id)).get();
-    const machine = tx.select({ namespace: machines.namespace, name: machines.name }).from(machines).where(eq(machines.hostId, row.id)).get();
-    return toView(row, { hasPassword: credential !== undefined, machine: machine ?? null, macs: this.macsOf(tx, row.id) });
+  /** Same connection as the transaction, so a view built inside a write sees that write. */
+  private viewOf(row: HostRow): HostView {
+    const view = this.reader.getById(row.id);
+    if (!view) throw notFound('host', `${row.namespace}/${row.name}`);
+    return view;
   }
 
   private macsOf(tx: Tx | Store['db'], hostId: number): string[] {
@@ -161,14 +126,14 @@ export class HostService {
         message: `host registered with power control ${row.powerControl}`,
         data: { state: row.state, powerControl: row.powerControl },
       });
-      return this.viewOf(tx, row);
+      return this.viewOf(row);
     });
   }
 
   get(namespace: string, name: string): HostView {
-    const row = this.findRow(this.store.db, namespace, name);
-    if (!row) throw notFound('host', `${namespace}/${name}`);
-    return this.viewOf(this.store.db, row);
+    const view = this.reader.get(namespace, name);
+    if (!view) throw notFound('host', `${namespace}/${name}`);
+    return view;
   }
 
   list(query: HostQuery): { items: HostView[]; continue: string | null } {
@@ -177,39 +142,18 @@ export class HostService {
     if (query.state) conditions.push(eq(hosts.state, query.state));
     if (query.continue !== undefined) conditions.push(gt(hosts.id, query.continue));
     conditions.push(...labelConditions(hosts.labels, query.labels));
-    const rows = this.store.db
-      .select()
+    const ids = this.store.db
+      .select({ id: hosts.id })
       .from(hosts)
       .where(and(...conditions))
       .orderBy(asc(hosts.id))
       .limit(query.limit + 1)
-      .all();
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    // One query each for the page's credentials and machines instead of two per host.
-    const ids = page.map((row) => row.id);
-    const withPassword = new Set(
-      ids.length === 0
-        ? []
-        : this.store.db.select({ hostId: bmcCredentials.hostId }).from(bmcCredentials).where(inArray(bmcCredentials.hostId, ids)).all().map((r) => r.hostId),
-    );
-    const macs = new Map<number, string[]>();
-    if (ids.length > 0) {
-      for (const r of this.store.db.select().from(hostMacs).where(inArray(hostMacs.hostId, ids)).orderBy(asc(hostMacs.position)).all()) {
-        macs.set(r.hostId, [...(macs.get(r.hostId) ?? []), r.mac]);
-      }
-    }
-    const claimed = new Map(
-      (ids.length === 0
-        ? []
-        : this.store.db.select({ hostId: machines.hostId, namespace: machines.namespace, name: machines.name }).from(machines).where(inArray(machines.hostId, ids)).all()
-      ).map((m) => [m.hostId as number, { namespace: m.namespace, name: m.name }]),
-    );
+      .all()
+      .map((row) => row.id);
+    const page = ids.slice(0, query.limit);
     return {
-      items: page.map((row) =>
-        toView(row, { hasPassword: withPassword.has(row.id), machine: claimed.get(row.id) ?? null, macs: macs.get(row.id) ?? [] }),
-      ),
-      continue: rows.length > query.limit && last ? String(last.id) : null,
+      items: this.reader.getMany(page),
+      continue: ids.length > query.limit ? String(page.at(-1)) : null,
     };
   }
 
@@ -276,7 +220,7 @@ export class HostService {
         this.setMacs(tx, row.id, patch.bootMACAddresses);
         changed.push('bootMACAddresses');
       }
-      if (changed.length === 0) return this.viewOf(tx, row);
+      if (changed.length === 0) return this.viewOf(row);
       const updated = tx
         .update(hosts)
         .set({ ...update, updatedAt: Date.now(), resourceVersion: row.resourceVersion + 1 })
@@ -285,7 +229,7 @@ export class HostService {
         .get();
       // Names of changed fields only: values may be secret (password) or large (CA bundle).
       record({ kind: 'host', namespace, name, type: 'Updated', message: `changed ${changed.join(', ')}`, data: { changed } });
-      return this.viewOf(tx, updated);
+      return this.viewOf(updated);
     });
   }
 

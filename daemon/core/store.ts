@@ -1,4 +1,5 @@
 import { and, asc, eq, gt, max } from 'drizzle-orm';
+import type Database from 'better-sqlite3';
 import type { Db } from '../../db/open.js';
 import { events } from '../../db/schema.js';
 import type { EventBus } from './event-bus.js';
@@ -38,6 +39,8 @@ export function toEventView(row: EventRow): EventView {
 export class Store {
   constructor(
     readonly db: Db,
+    /** The same connection without the query builder, for prepared hot-path statements. */
+    readonly sqlite: Database.Database,
     private readonly bus: EventBus,
   ) {}
 

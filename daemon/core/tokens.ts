@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type Database from 'better-sqlite3';
 import { asc, count, eq, isNull } from 'drizzle-orm';
 import { apiTokens } from '../../db/schema.js';
 import { notFound } from './errors.js';
@@ -24,8 +25,12 @@ function toView(row: TokenRow): TokenView {
 export class TokenService {
   // Avoids a write per request: last-use is recorded at most once a minute per token.
   private readonly lastUseWritten = new Map<string, number>();
+  // Every authenticated request runs this lookup; prepared once, not rebuilt per request.
+  private readonly lookup: Database.Statement<[string], { id: string; secret_hash: Buffer; revoked_at: number | null }>;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store) {
+    this.lookup = store.sqlite.prepare('SELECT id, secret_hash, revoked_at FROM api_tokens WHERE id = ?');
+  }
 
   create(name: string): TokenView & { token: string } {
     const id = randomBytes(8).toString('hex');
@@ -67,10 +72,10 @@ export class TokenService {
     // Hash even on a malformed token so failures take the same path and time.
     const presentedHash = hashSecret(match?.[2] ?? presented);
     const id = match?.[1];
-    const row = id ? this.store.db.select().from(apiTokens).where(eq(apiTokens.id, id)).get() : undefined;
-    const expected = row?.secretHash ?? Buffer.alloc(32);
+    const row = id ? this.lookup.get(id) : undefined;
+    const expected = row?.secret_hash ?? Buffer.alloc(32);
     const equal = timingSafeEqual(presentedHash, expected.length === 32 ? expected : Buffer.alloc(32));
-    if (!row || !equal || row.revokedAt !== null) return null;
+    if (!row || !equal || row.revoked_at !== null) return null;
     const now = Date.now();
     if (now - (this.lastUseWritten.get(row.id) ?? 0) > LAST_USED_RESOLUTION_MS) {
       this.lastUseWritten.set(row.id, now);

@@ -49,7 +49,7 @@ export class Daemon {
     if (this.database.appliedMigrations.length > 0) {
       logger.info({ migrations: this.database.appliedMigrations, file: loaded.databaseFile }, 'database schema migrated');
     }
-    const store = new Store(this.database.db, this.bus);
+    const store = new Store(this.database.db, this.database.sqlite, this.bus);
     const services = {
       store,
       keyring,

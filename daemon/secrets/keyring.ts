@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 const KEY_BYTES = 32;
@@ -30,6 +30,7 @@ function newKeyId(): string {
  */
 export class Keyring {
   private keys = new Map<string, Buffer>();
+  private loadedDirMtimeMs = -1;
 
   private constructor(private readonly dir: string) {}
 
@@ -53,7 +54,16 @@ export class Keyring {
     return [...this.keys.keys()].sort();
   }
 
+  /** Re-reads the keys when the directory changed (a key added or retired), else does nothing. */
+  refresh(): void {
+    // The existence check covers filesystems whose directory mtime is too coarse to show a
+    // rotation that added and retired keys within one tick.
+    const primary = [...this.keys.keys()].sort().at(-1);
+    if (statSync(this.dir).mtimeMs !== this.loadedDirMtimeMs || !primary || !existsSync(join(this.dir, `${primary}.key`))) this.reload();
+  }
+
   reload(): void {
+    const dirMtimeMs = statSync(this.dir).mtimeMs;
     const found = new Map<string, Buffer>();
     for (const entry of readdirSync(this.dir)) {
       const match = KEY_FILE.exec(entry);
@@ -77,6 +87,7 @@ export class Keyring {
       found.set(match[1], key);
     }
     this.keys = found;
+    this.loadedDirMtimeMs = dirMtimeMs;
   }
 
   /** Writes a new key atomically (temp file, fsync, rename) and makes it the primary. */
@@ -109,9 +120,9 @@ export class Keyring {
 
   /** `context` is bound as additional data: a sealed value copied to another row will not open. */
   seal(plaintext: string, context: string): Sealed {
-    // Re-read the directory: `beskar7 keys rotate` may have retired our primary key while we
-    // ran. Callers seal inside their write transaction, which orders this against rotation.
-    this.reload();
+    // `beskar7 keys rotate` may have retired our primary key while we ran. Callers seal inside
+    // their write transaction, which orders this check against rotation.
+    this.refresh();
     const keyId = this.primaryKeyId;
     const key = this.keys.get(keyId) as Buffer;
     const iv = randomBytes(IV_BYTES);

@@ -56,7 +56,7 @@ describe('key rotation', () => {
     const file = join(dataDir, 'b7.db');
     const database = openDatabase({ file, busyTimeoutMs: 1000, synchronous: 'NORMAL' });
     const daemonKeys = Keyring.open(keyDir);
-    const store = new Store(database.db, new EventBus());
+    const store = new Store(database.db, database.sqlite, new EventBus());
     const hosts = new HostService(store, daemonKeys);
     const machines = new MachineService(store, daemonKeys);
     for (let i = 0; i < 5; i++) hosts.register(hostCreateSchema.parse(hostBody(`h${i}`, { redfishConnection: { address: 'https://192.0.2.1', username: 'u', password: `pw-${i}` } })));
@@ -75,7 +75,7 @@ describe('key rotation', () => {
     expect(hosts.bmcPassword('default', 'h3')).toBe('pw-3');
     expect(machines.bootstrapData('default', 'm')).toBe('#cloud-config\nsecret: yes\n');
     hosts.patch('default', 'h0', { redfishConnection: { password: 'rotated-later' } });
-    const fresh = new HostService(new Store(database.db, new EventBus()), Keyring.open(keyDir));
+    const fresh = new HostService(new Store(database.db, database.sqlite, new EventBus()), Keyring.open(keyDir));
     expect(fresh.bmcPassword('default', 'h0')).toBe('rotated-later');
     database.close();
   });

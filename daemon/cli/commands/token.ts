@@ -16,7 +16,7 @@ async function withOfflineTokens<T>(ctx: CommandContext, work: (tokens: TokenSer
   requireExistingDataDir(loaded);
   const database = openDatabase({ file: loaded.databaseFile, busyTimeoutMs: loaded.config.database.busyTimeoutMs, synchronous: 'FULL' });
   try {
-    return work(new TokenService(new Store(database.db, new EventBus())));
+    return work(new TokenService(new Store(database.db, database.sqlite, new EventBus())));
   } finally {
     database.close();
   }
