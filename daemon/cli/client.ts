@@ -21,6 +21,20 @@ export class ApiClient {
     private readonly token: string | undefined,
   ) {}
 
+  /** Every item of a paged list endpoint, following `continue` until it is null. */
+  async listAll<T>(path: string, query: URLSearchParams, schema: z.ZodType<{ items: T[]; continue: string | null }>): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const pageQuery = new URLSearchParams(query);
+      if (cursor) pageQuery.set('continue', cursor);
+      const page: { items: T[]; continue: string | null } = await this.request('GET', `${path}?${pageQuery.toString()}`, schema);
+      items.push(...page.items);
+      cursor = page.continue;
+    } while (cursor);
+    return items;
+  }
+
   async request<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
     let response: Response;
     try {

@@ -85,6 +85,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`beskar7 ${command.path}: ${error.message}\n`);
       return 1;
     }
-    throw error;
+    // Anything else (a locked database, a full disk): one readable line; the stack on request.
+    const detail = io.env.BESKAR7_DEBUG ? `\n${(error as Error).stack ?? ''}` : '';
+    io.stderr(`beskar7 ${command.path}: ${(error as Error).message ?? String(error)}${detail}\n`);
+    return 1;
   }
 }

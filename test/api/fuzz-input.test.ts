@@ -43,7 +43,7 @@ function randomValue(next: () => number, depth = 0): unknown {
 /** Replaces one randomly chosen leaf of a valid body, so the rest still passes validation. */
 function mutate(body: unknown, next: () => number): unknown {
   if (typeof body !== 'object' || body === null) return randomValue(next);
-  const copy: Record<string, unknown> = Array.isArray(body) ? ([...body] as unknown as Record<string, unknown>) : { ...(body as Record<string, unknown>) };
+  const copy: Record<string, unknown> = Array.isArray(body) ? ([...(body as unknown[])] as unknown as Record<string, unknown>) : { ...(body as Record<string, unknown>) };
   const keys = Object.keys(copy);
   const key = keys[Math.floor(next() * keys.length)];
   if (key === undefined) return randomValue(next);

@@ -65,7 +65,7 @@ describe('key rotation', () => {
 
     // The rotation runs as a separate process would: its own keyring and connection.
     const cliDb = openDatabase({ file, busyTimeoutMs: 1000, synchronous: 'FULL' });
-    const result = rotateKeys(cliDb.db, Keyring.open(keyDir));
+    const result = rotateKeys(cliDb.sqlite, Keyring.open(keyDir));
     cliDb.close();
     expect(result.resealed).toBe(6);
     expect(result.retiredKeyIds).toEqual([oldKey]);

@@ -120,19 +120,11 @@ export const hostListCommand: Command = {
   usage: 'beskar7 host list [-n NS] [--state STATE] [--label k=v ...] [--json]',
   options: { namespace: { type: 'string', short: 'n' }, state: { type: 'string' }, label: { type: 'string', multiple: true } },
   async run(ctx) {
-    const client = ctx.client();
-    const items: HostView[] = [];
-    let cursor: string | null = null;
-    do {
-      const query = new URLSearchParams();
-      if (typeof ctx.values.namespace === 'string') query.set('namespace', ctx.values.namespace);
-      if (typeof ctx.values.state === 'string') query.set('state', ctx.values.state);
-      for (const label of stringList(ctx.values.label)) query.append('label', label);
-      if (cursor) query.set('continue', cursor);
-      const page: z.infer<typeof hostListSchema> = await client.request('GET', `/api/v1/hosts?${query.toString()}`, hostListSchema);
-      items.push(...page.items);
-      cursor = page.continue;
-    } while (cursor);
+    const query = new URLSearchParams();
+    if (typeof ctx.values.namespace === 'string') query.set('namespace', ctx.values.namespace);
+    if (typeof ctx.values.state === 'string') query.set('state', ctx.values.state);
+    for (const label of stringList(ctx.values.label)) query.append('label', label);
+    const items = await ctx.client().listAll('/api/v1/hosts', query, hostListSchema);
     printHosts(ctx, items);
     return 0;
   },

@@ -18,7 +18,7 @@ export const keysRotateCommand: Command = {
     const keyring = Keyring.open(loaded.keyDir);
     const database = openDatabase({ file: loaded.databaseFile, busyTimeoutMs: loaded.config.database.busyTimeoutMs, synchronous: 'FULL' });
     try {
-      const result = rotateKeys(database.db, keyring);
+      const result = rotateKeys(database.sqlite, keyring);
       if (ctx.out.json) ctx.out.write(`${JSON.stringify(result)}\n`);
       else
         ctx.out.write(

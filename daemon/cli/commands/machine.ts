@@ -1,5 +1,4 @@
-import type { z } from 'zod';
-import { machineListSchema, machineViewSchema, type MachineView } from '../../core/schemas/machine.js';
+import { machineListSchema, machineViewSchema } from '../../core/schemas/machine.js';
 import { resourceRef, type Command } from '../command.js';
 import { age, printDocument, printJson, printTable } from '../output.js';
 
@@ -9,18 +8,10 @@ export const machineListCommand: Command = {
   usage: 'beskar7 machine list [-n NS] [--phase PHASE] [--json]',
   options: { namespace: { type: 'string', short: 'n' }, phase: { type: 'string' } },
   async run(ctx) {
-    const client = ctx.client();
-    const items: MachineView[] = [];
-    let cursor: string | null = null;
-    do {
-      const query = new URLSearchParams();
-      if (typeof ctx.values.namespace === 'string') query.set('namespace', ctx.values.namespace);
-      if (typeof ctx.values.phase === 'string') query.set('phase', ctx.values.phase);
-      if (cursor) query.set('continue', cursor);
-      const page: z.infer<typeof machineListSchema> = await client.request('GET', `/api/v1/machines?${query.toString()}`, machineListSchema);
-      items.push(...page.items);
-      cursor = page.continue;
-    } while (cursor);
+    const query = new URLSearchParams();
+    if (typeof ctx.values.namespace === 'string') query.set('namespace', ctx.values.namespace);
+    if (typeof ctx.values.phase === 'string') query.set('phase', ctx.values.phase);
+    const items = await ctx.client().listAll('/api/v1/machines', query, machineListSchema);
     if (ctx.out.json) printJson(ctx.out, { items });
     else
       printTable(
