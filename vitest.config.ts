@@ -13,6 +13,17 @@ export default defineConfig({
           pool: 'forks',
         },
       },
+      {
+        // Network namespaces, real DHCP/TFTP peers: root and Debian packages (.ci/run installs them).
+        test: {
+          name: 'system',
+          include: ['test/system/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          pool: 'forks',
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

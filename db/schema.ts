@@ -22,6 +22,9 @@ export const hosts = sqliteTable(
     inspectionPhase: text('inspection_phase'),
     systemInfo: text('system_info', { mode: 'json' }).$type<Record<string, string | null>>(),
     inspectionReport: text('inspection_report', { mode: 'json' }).$type<unknown>(),
+    // What the host boots from the network now; null means "boot your local disk". Set by the
+    // lifecycle engine when it arms a boot, read by proxyDHCP and the iPXE script route.
+    netbootMode: text('netboot_mode', { enum: ['inspect', 'provision', 'wipe'] }),
     lastError: text('last_error'),
     retryAt: integer('retry_at'),
     createdAt: integer('created_at').notNull(),
@@ -92,6 +95,24 @@ export const machineBootstrap = sqliteTable('machine_bootstrap', {
   sealedData: blob('sealed_data', { mode: 'buffer' }).notNull(),
   updatedAt: integer('updated_at').notNull(),
 });
+
+// Per-boot bearer tokens for the ramdisk: minted when a host's iPXE script is rendered, scoped
+// to that host and that boot, stored as sha256 only. A new boot revokes the host's older ones.
+export const bootTokens = sqliteTable(
+  'boot_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    hostId: integer('host_id')
+      .notNull()
+      .references(() => hosts.id, { onDelete: 'cascade' }),
+    mode: text('mode', { enum: ['inspect', 'provision', 'wipe'] }).notNull(),
+    secretHash: blob('secret_hash', { mode: 'buffer' }).notNull(),
+    issuedAt: integer('issued_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [index('boot_tokens_host').on(t.hostId)],
+);
 
 export const apiTokens = sqliteTable('api_tokens', {
   id: text('id').primaryKey(),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -30,6 +31,10 @@ export interface ApiDependencies {
   machines: MachineService;
   tokens: TokenService;
   readiness: Readiness;
+  /** Routes of other adapters on this listener (the HTTP boot path). */
+  extraRoutes?: AnyRouteSpec[];
+  /** Read-only file trees, served with Content-Length and Range (images, iPXE binaries). */
+  staticDirs?: { prefix: string; root: string }[];
 }
 
 /** The HTTP adapter: routes translate requests to core calls and nothing more. */
@@ -70,12 +75,18 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
   // Long-lived streams would hold the server open; end them first so close() can drain.
   app.addHook('preClose', async () => streams.closeAll());
 
+  for (const { prefix, root } of deps.staticDirs ?? []) {
+    // Boot artefacts are public like the scripts that name them; listings and dotfiles are not.
+    void app.register(fastifyStatic, { root, prefix, decorateReply: false, index: false, dotfiles: 'deny', list: false, acceptRanges: true, cacheControl: false });
+  }
+
   const apiSpecs: AnyRouteSpec[] = [
     ...hostRoutes(deps.hosts),
     ...machineRoutes(deps.machines),
     ...tokenRoutes(deps.tokens),
     ...streams.routes(),
     ...healthRoutes(deps.readiness, metrics),
+    ...(deps.extraRoutes ?? []),
   ];
   let openApi: Record<string, unknown> | undefined;
   const docs = docsRoutes(() => (openApi ??= buildOpenApi([...apiSpecs, ...docs], deps.version)));

@@ -1,4 +1,10 @@
+import { isIPv4 } from 'node:net';
 import { z } from 'zod';
+
+function isCidr(text: string): boolean {
+  const [address, bits, extra] = text.split('/');
+  return extra === undefined && address !== undefined && isIPv4(address) && bits !== undefined && /^\d{1,2}$/.test(bits) && Number(bits) <= 32;
+}
 
 // The one schema for every setting. Env names and flags are derived from it
 // (daemon/config/keys.ts), so a key documented here is settable everywhere.
@@ -43,6 +49,58 @@ export const configSchema = z
           .boolean()
           .default(true)
           .describe('on first start (no token ever created) create an admin token and print it once to stderr'),
+      })
+      .strict()
+      .prefault({}),
+    boot: z
+      .object({
+        advertiseAddress: z
+          .string()
+          .default('')
+          .refine((v) => v === '' || isIPv4(v), 'must be an IPv4 address, or empty to detect it')
+          .describe('IPv4 address servers are told to boot from (siaddr, TFTP, HTTP URLs); empty: the one local address on provisioningNetwork'),
+        provisioningNetwork: z
+          .string()
+          .default('')
+          .refine((v) => v === '' || isCidr(v), 'must be an IPv4 CIDR such as 10.0.0.0/24, or empty')
+          .describe('IPv4 CIDR of the provisioning network, used to detect advertiseAddress; empty: the only non-loopback IPv4 address'),
+        httpBaseUrl: z
+          .string()
+          .default('')
+          .refine((v) => v === '' || /^http:\/\/[^/?#]+$/.test(v), 'must be http://host[:port] without a path (iPXE here has no HTTPS), or empty')
+          .describe('base URL booting servers use for scripts and images; empty: http://<advertiseAddress>:<http.port>'),
+        tokenTtlSeconds: z.number().int().min(60).max(86_400).default(600).describe('lifetime of the per-boot token in an iPXE script'),
+        discovery: z.boolean().default(false).describe('answer PXE clients whose MAC belongs to no host (they get a local-boot script)'),
+        assetsDir: z.string().min(1).default('assets').describe('directory served at /boot-assets/ (inspector kernel and initrd, images), relative to dataDir unless absolute'),
+        inspectorKernel: z.string().min(1).default('inspector/vmlinuz').describe('inspector kernel, relative to assetsDir'),
+        inspectorInitrd: z.string().min(1).default('inspector/initramfs.gz').describe('inspector initramfs, relative to assetsDir'),
+        inspectorCmdline: z.string().max(2048).default('console=tty0 console=ttyS0,115200').describe('extra kernel command line for the inspector'),
+        biosBootFile: z.string().min(1).default('undionly.kpxe').describe('TFTP boot file for legacy BIOS PXE clients'),
+        efiBootFile: z.string().min(1).default('snponly.efi').describe('TFTP boot file for x86-64 UEFI PXE clients (snponly.efi or ipxe.efi)'),
+        arm64BootFile: z.string().min(1).default('arm64/snponly.efi').describe('TFTP boot file for arm64 UEFI PXE clients'),
+      })
+      .strict()
+      .prefault({}),
+    dhcp: z
+      .object({
+        enabled: z.boolean().default(true).describe('run proxyDHCP when the daemon may bind UDP 67 (root or CAP_NET_BIND_SERVICE)'),
+        listenAddress: z.string().default('0.0.0.0').refine(isIPv4, 'must be an IPv4 address').describe('address proxyDHCP listens on; 0.0.0.0 receives broadcasts'),
+        port: z.number().int().min(1).max(65535).default(67).describe('proxyDHCP port for broadcast DISCOVERs'),
+        pxePort: z.number().int().min(1).max(65535).default(4011).describe('PXE boot-server port that UEFI clients ask when option 43 is absent'),
+      })
+      .strict()
+      .prefault({}),
+    tftp: z
+      .object({
+        enabled: z.boolean().default(true).describe('run the read-only TFTP server when the daemon may bind UDP 69'),
+        listenAddress: z.string().default('0.0.0.0').refine(isIPv4, 'must be an IPv4 address').describe('address the TFTP server listens on'),
+        port: z.number().int().min(1).max(65535).default(69).describe('TFTP port'),
+        root: z.string().min(1).default('/usr/lib/ipxe').describe('directory served over TFTP (the distribution iPXE binaries)'),
+        maxBlockSize: z.number().int().min(512).max(65464).default(1468).describe('largest blksize granted; 1468 fits a 1500-byte MTU'),
+        maxWindowSize: z.number().int().min(1).max(65535).default(64).describe('largest RFC 7440 windowsize granted'),
+        timeoutMs: z.number().int().min(100).max(255_000).default(1000).describe('retransmission timeout when the client asks for none'),
+        retries: z.number().int().min(1).max(50).default(5).describe('retransmissions before a transfer is abandoned'),
+        maxTransfers: z.number().int().min(1).max(10_000).default(256).describe('concurrent transfers; more are refused as busy'),
       })
       .strict()
       .prefault({}),

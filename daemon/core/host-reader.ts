@@ -6,7 +6,7 @@ import type { HostView } from './schemas/host.js';
 const VIEW_SELECT = `
 SELECT h.id, h.namespace, h.name, h.labels, h.bmc_address, h.bmc_username, h.system_id,
        h.insecure_skip_verify, h.ca_bundle, h.power_control, h.state, h.power_state,
-       h.inspection_phase, h.system_info, h.inspection_report, h.last_error, h.retry_at,
+       h.inspection_phase, h.netboot_mode, h.system_info, h.inspection_report, h.last_error, h.retry_at,
        h.created_at, h.updated_at, h.resource_version,
        EXISTS (SELECT 1 FROM bmc_credentials c WHERE c.host_id = h.id) AS has_password,
        m.namespace AS machine_namespace, m.name AS machine_name,
@@ -27,6 +27,7 @@ interface ViewRow {
   state: HostView['status']['state'];
   power_state: string;
   inspection_phase: HostView['status']['inspectionPhase'];
+  netboot_mode: HostView['status']['netbootMode'];
   system_info: string | null;
   inspection_report: string | null;
   last_error: string | null;
@@ -64,6 +65,7 @@ function toView(row: ViewRow): HostView {
       state: row.state,
       powerState: row.power_state,
       inspectionPhase: row.inspection_phase,
+      netbootMode: row.netboot_mode,
       system: json<HostView['status']['system']>(row.system_info),
       inspectionReport: json<unknown>(row.inspection_report),
       lastError: row.last_error,

@@ -3,7 +3,7 @@ import { bmcCredentials, hostMacs, hosts, machines } from '../../db/schema.js';
 import type { Keyring } from '../secrets/keyring.js';
 import { bmcCredentialContext } from '../secrets/contexts.js';
 import { conflict, notFound } from './errors.js';
-import type { HostCreate, HostPatch, HostView } from './schemas/host.js';
+import type { HostCreate, HostPatch, HostView, NetbootMode } from './schemas/host.js';
 import { HostReader } from './host-reader.js';
 import type { Store, Tx } from './store.js';
 
@@ -243,6 +243,34 @@ export class HostService {
       }
       tx.delete(hosts).where(eq(hosts.id, row.id)).run();
       record({ kind: 'host', namespace, name, type: 'Deleted', message: 'host deleted', data: {} });
+    });
+  }
+
+  /**
+   * Arms (or, with null, disarms) a network boot of the host. The lifecycle engine's lever; a
+   * disarmed host also loses its live boot tokens, so a stale ramdisk cannot act for it.
+   */
+  setNetbootMode(namespace: string, name: string, mode: NetbootMode | null, revokeTokens: (hostId: number) => void): HostView {
+    return this.store.write((tx, record) => {
+      const row = this.findRow(tx, namespace, name);
+      if (!row) throw notFound('host', `${namespace}/${name}`);
+      if (row.netbootMode === mode) return this.viewOf(row);
+      const updated = tx
+        .update(hosts)
+        .set({ netbootMode: mode, updatedAt: Date.now(), resourceVersion: row.resourceVersion + 1 })
+        .where(eq(hosts.id, row.id))
+        .returning()
+        .get();
+      if (mode === null) revokeTokens(row.id);
+      record({
+        kind: 'host',
+        namespace,
+        name,
+        type: mode === null ? 'NetbootDisarmed' : 'NetbootArmed',
+        message: mode === null ? 'next boots use the local disk' : `next network boot: ${mode}`,
+        data: { netbootMode: mode },
+      });
+      return this.viewOf(updated);
     });
   }
 

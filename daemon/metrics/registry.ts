@@ -38,6 +38,60 @@ export class DaemonMetrics {
     registers: [this.registry],
   });
 
+  readonly dhcpReceived = new Counter({
+    name: 'beskar7_dhcp_datagrams_total',
+    help: 'Datagrams received by proxyDHCP, by listener (dhcp = port 67, pxe = port 4011)',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dhcpReplies = new Counter({
+    name: 'beskar7_dhcp_replies_total',
+    help: 'proxyDHCP offers and acks sent, by message type and client boot flavour',
+    labelNames: ['type', 'flavour', 'ipxe'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dhcpIgnored = new Counter({
+    name: 'beskar7_dhcp_ignored_total',
+    help: 'proxyDHCP datagrams not answered, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dhcpSendErrors = new Counter({
+    name: 'beskar7_dhcp_send_errors_total',
+    help: 'proxyDHCP replies the kernel refused to send',
+    registers: [this.registry],
+  });
+
+  readonly tftpTransfers = new Counter({
+    name: 'beskar7_tftp_transfers_total',
+    help: 'TFTP transfers finished, by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tftpBytes = new Counter({
+    name: 'beskar7_tftp_bytes_total',
+    help: 'Bytes sent by completed and failed TFTP transfers',
+    registers: [this.registry],
+  });
+
+  readonly tftpRefused = new Counter({
+    name: 'beskar7_tftp_refused_total',
+    help: 'TFTP requests refused, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ipxeScripts = new Counter({
+    name: 'beskar7_ipxe_scripts_total',
+    help: 'iPXE scripts rendered, by kind (chain, ramdisk, local, unknown)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'beskar7_' });
   }

@@ -13,6 +13,15 @@ import { TokenService } from '../core/tokens.js';
 import { DaemonMetrics } from '../metrics/registry.js';
 import { Keyring } from '../secrets/keyring.js';
 import { version } from '../util/version.js';
+import { packageRoot } from '../util/package-root.js';
+import { BootTokens } from '../core/boot/boot-tokens.js';
+import { BootPlanner } from '../core/boot/boot-planner.js';
+import { IpxeTemplates } from '../../bootserver/ipxe/templates.js';
+import { bootRoutes } from '../../bootserver/http/routes.js';
+import { advertiseAddress } from './advertise.js';
+import { BootServers } from './boot-servers.js';
+import { existsSync, mkdirSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -30,8 +39,19 @@ export class Daemon {
   readonly metrics = new DaemonMetrics();
   private database?: OpenDatabase;
   private http?: FastifyInstance;
+  private bootServers?: BootServers;
+  /** The base URL booting machines are given; null when it must come from each request. */
+  bootBaseUrl: string | null = null;
   private stopping = false;
-  services?: { store: Store; hosts: HostService; machines: MachineService; tokens: TokenService; keyring: Keyring };
+  services?: {
+    store: Store;
+    hosts: HostService;
+    machines: MachineService;
+    tokens: TokenService;
+    keyring: Keyring;
+    bootTokens: BootTokens;
+    planner: BootPlanner;
+  };
 
   constructor(private readonly options: DaemonOptions) {}
 
@@ -57,7 +77,6 @@ export class Daemon {
       machines: new MachineService(store, keyring),
       tokens: new TokenService(store),
     };
-    this.services = services;
     this.bus.on('event', (event) => {
       this.metrics.events.inc({ kind: event.kind, type: event.type });
       const subject = event.kind === 'token' ? { tokenId: event.name } : { [event.kind]: `${event.namespace}/${event.name}` };
@@ -81,6 +100,27 @@ export class Daemon {
       logger.info({ tokenId: created.id }, 'initial admin token created and printed to stderr');
     }
 
+    const bootTokens = new BootTokens(this.database.sqlite, config.boot.tokenTtlSeconds * 1000);
+    const planner = new BootPlanner(store, bootTokens, config.boot.discovery);
+    const templates = IpxeTemplates.load(join(packageRoot(), 'ipxe-templates'));
+    const assetsDir = isAbsolute(config.boot.assetsDir) ? config.boot.assetsDir : join(loaded.dataDir, config.boot.assetsDir);
+    mkdirSync(assetsDir, { recursive: true, mode: 0o755 });
+    const boot = bootRoutes(
+      planner,
+      templates,
+      {
+        baseUrl: () => this.bootBaseUrl,
+        inspectorKernel: config.boot.inspectorKernel,
+        inspectorInitrd: config.boot.inspectorInitrd,
+        inspectorCmdline: config.boot.inspectorCmdline,
+      },
+      { onScript: (kind) => this.metrics.ipxeScripts.inc({ kind }) },
+    );
+    const staticDirs = [{ prefix: '/boot-assets/', root: assetsDir }];
+    // UEFI HTTP-boot clients fetch the iPXE binary over HTTP: the TFTP root, served read-only.
+    if (existsSync(config.tftp.root)) staticDirs.push({ prefix: '/ipxe-bin/', root: config.tftp.root });
+    this.services = { ...services, bootTokens, planner };
+
     const http = buildApi({
       config,
       version,
@@ -92,9 +132,16 @@ export class Daemon {
       machines: services.machines,
       tokens: services.tokens,
       readiness: { notReadyReason: () => this.notReadyReason() },
+      extraRoutes: boot,
+      staticDirs,
     });
     this.http = http;
     await http.listen({ host: config.http.host, port: config.http.port });
+
+    const advertise = advertiseAddress(config.boot);
+    this.bootBaseUrl = config.boot.httpBaseUrl || (advertise.ok ? `http://${advertise.address}:${this.address.port}` : null);
+    this.bootServers = new BootServers(config, planner, this.metrics, logger);
+    await this.bootServers.start(advertise, this.bootBaseUrl);
     logger.info({ version, address: this.address, dataDir: loaded.dataDir, database: loaded.databaseFile }, 'beskar7 daemon ready');
   }
 
@@ -116,6 +163,7 @@ export class Daemon {
     const { logger, loaded } = this.options;
     logger.info('shutting down');
     this.bus.emit('closing');
+    await this.bootServers?.stop();
     if (this.http) {
       const grace = loaded.config.http.shutdownGraceSeconds * 1000;
       let timer: NodeJS.Timeout | undefined;

@@ -60,7 +60,8 @@ function readyPort(line: string): number | undefined {
  * log line, so no other process can take it between choosing and binding.
  */
 export async function startDaemon(options: StartOptions): Promise<DaemonProcess> {
-  const args = ['daemon', '--data-dir', options.dataDir, '--host', '127.0.0.1', '--port', '0'];
+  // The UDP boot servers stay off: run as root they would bind this machine's real ports 67 and 69.
+  const args = ['daemon', '--data-dir', options.dataDir, '--host', '127.0.0.1', '--port', '0', '--set', 'dhcp.enabled=false', '--set', 'tftp.enabled=false'];
   const child: ChildProcess = spawn(process.execPath, [options.mainJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
   const { stdout, stderr } = child;
   if (child.pid === undefined || !stdout || !stderr) {

@@ -42,7 +42,8 @@ export async function startTestDaemon(options: { dataDir?: string; overrides?: s
   const dataDir = options.dataDir ?? tempDir();
   const loaded = loadConfig({
     env: {},
-    overrides: [`dataDir=${dataDir}`, 'http.host=127.0.0.1', 'http.port=0', 'log.level=debug', ...(options.overrides ?? [])],
+    // UDP boot servers off: tests run as root here and would bind the machine's ports 67 and 69.
+    overrides: [`dataDir=${dataDir}`, 'http.host=127.0.0.1', 'http.port=0', 'log.level=debug', 'dhcp.enabled=false', 'tftp.enabled=false', ...(options.overrides ?? [])],
   });
   const logs = new LogCapture();
   let announced = '';

@@ -23,7 +23,10 @@ export interface DaemonProcess {
 /** Starts `beskar7 daemon` as its own process and resolves once it logged "ready". */
 export async function spawnDaemon(dataDir: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<DaemonProcess> {
   assertBuilt();
-  const child = spawn(process.execPath, [CLI, 'daemon', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
+  // UDP boot servers off unless a test (inside its own network namespace) turns them on:
+  // tests run as root here and would otherwise bind the machine's real ports 67 and 69.
+  const args = ['daemon', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', '--set', 'dhcp.enabled=false', '--set', 'tftp.enabled=false', ...extraArgs];
+  const child = spawn(process.execPath, [CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });

@@ -13,11 +13,11 @@ describe('migrations', () => {
   it('apply once on a new file, with WAL, foreign keys and a 0600 file', async () => {
     const file = join(tempDir(), 'b7.db');
     const first = openDatabase({ file, busyTimeoutMs: 100, synchronous: 'FULL' });
-    expect(first.appliedMigrations).toEqual(['0000_initial']);
+    expect(first.appliedMigrations).toEqual(['0000_initial', '0001_boot']);
     expect(first.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(first.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(first.sqlite.pragma('synchronous', { simple: true })).toBe(2);
-    expect(tables(first.sqlite)).toEqual(expect.arrayContaining(['hosts', 'host_macs', 'bmc_credentials', 'machines', 'machine_bootstrap', 'api_tokens', 'events']));
+    expect(tables(first.sqlite)).toEqual(expect.arrayContaining(['hosts', 'host_macs', 'bmc_credentials', 'machines', 'machine_bootstrap', 'api_tokens', 'events', 'boot_tokens']));
     first.close();
     const { statSync } = await import('node:fs');
     expect(statSync(file).mode & 0o777).toBe(0o600);

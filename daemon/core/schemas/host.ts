@@ -15,6 +15,8 @@ export const hostStates = [
 ] as const;
 export const inspectionPhases = ['Pending', 'Booting', 'InProgress', 'Complete', 'Failed', 'Timeout'] as const;
 export const powerControls = ['redfish', 'wol', 'manual'] as const;
+export const netbootModes = ['inspect', 'provision', 'wipe'] as const;
+export type NetbootMode = (typeof netbootModes)[number];
 
 const bmcAddressSchema = httpUrlSchema.superRefine((text, ctx) => {
   // zod runs this even when the URL check above failed; that failure is already reported.
@@ -134,6 +136,8 @@ export const hostViewSchema = z.object({
     state: z.enum(hostStates),
     powerState: z.string(),
     inspectionPhase: z.enum(inspectionPhases).nullable(),
+    /** What the host boots from the network now (null: its local disk). */
+    netbootMode: z.enum(netbootModes).nullable(),
     system: systemInfoSchema.nullable(),
     inspectionReport: z.unknown().nullable(),
     lastError: z.string().nullable(),
