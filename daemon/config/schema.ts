@@ -94,7 +94,7 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true).describe('run the read-only TFTP server when the daemon may bind UDP 69'),
         listenAddress: z.string().default('0.0.0.0').refine(isIPv4, 'must be an IPv4 address').describe('address the TFTP server listens on'),
-        port: z.number().int().min(1).max(65535).default(69).describe('TFTP port'),
+        port: z.number().int().min(0).max(65535).default(69).describe('TFTP port; 0 picks a free one'),
         root: z.string().min(1).default('/usr/lib/ipxe').describe('directory served over TFTP (the distribution iPXE binaries)'),
         maxBlockSize: z.number().int().min(512).max(65464).default(1468).describe('largest blksize granted; 1468 fits a 1500-byte MTU'),
         maxWindowSize: z.number().int().min(1).max(65535).default(64).describe('largest RFC 7440 windowsize granted'),

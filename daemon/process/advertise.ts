@@ -29,9 +29,9 @@ export function advertiseAddress(
   );
   const network = configured.provisioningNetwork;
   const matching = network ? candidates.filter((c) => inCidr(c.address, network)) : candidates;
-  const where = network ? `on boot.provisioningNetwork ${network}` : 'outside loopback (boot.provisioningNetwork is not set)';
+  const where = network ? `on boot.provisioningNetwork ${network}` : 'outside loopback, boot.provisioningNetwork being unset';
   const only = matching[0];
-  if (matching.length === 1 && only) return { ok: true, address: only.address, source: `${only.name}, the only interface ${where}` };
+  if (matching.length === 1 && only) return { ok: true, address: only.address, source: `${only.name}: the only IPv4 address ${where}` };
   const found = matching.map((c) => `${c.name} ${c.address}`).join(', ');
   return {
     ok: false,

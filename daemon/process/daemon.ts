@@ -142,7 +142,10 @@ export class Daemon {
     this.bootBaseUrl = config.boot.httpBaseUrl || (advertise.ok ? `http://${advertise.address}:${this.address.port}` : null);
     this.bootServers = new BootServers(config, planner, this.metrics, logger);
     await this.bootServers.start(advertise, this.bootBaseUrl);
-    logger.info({ version, address: this.address, dataDir: loaded.dataDir, database: loaded.databaseFile }, 'beskar7 daemon ready');
+    logger.info(
+      { version, address: this.address, dataDir: loaded.dataDir, database: loaded.databaseFile, bootBaseUrl: this.bootBaseUrl ?? '(from each request)' },
+      'beskar7 daemon ready',
+    );
   }
 
   /** null when ready; otherwise why not, as /readyz reports it. */

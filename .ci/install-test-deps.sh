@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Debian packages the test and benchmark suites drive as real peers. Idempotent; skips apt
+# entirely when everything is already there (a warm machine), so a CI run stays fast.
+set -euo pipefail
+
+packages=(
+  iproute2        # ip netns: the namespace tests' network
+  busybox-static  # udhcpd (the site DHCP server), udhcpc (a plain DHCP client)
+  curl            # HTTP and TFTP client in namespaces
+  ipxe            # /usr/lib/ipxe: the TFTP root the daemon serves
+  tftp-hpa        # TFTP client
+  atftp           # TFTP client with windowsize
+  tftpd-hpa       # the TFTP benchmark's peer
+  dnsmasq         # the proxyDHCP benchmark's peer
+  kea-admin       # perfdhcp, the DHCP load generator
+  nginx           # the iPXE-render benchmark's peer
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && { echo "test packages present"; exit 0; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages: ${missing[*]}; install them as root (apt-get install ${missing[*]}) and run again" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+# Packages like nginx, dnsmasq and tftpd-hpa would start their services on install; the tests
+# start their own instances in namespaces or on loopback, so forbid that (policy-rc.d, exit 101).
+restore_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  restore_policy=yes
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get -o DPkg::Lock::Timeout=300 update -qq
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"
+[ -n "$restore_policy" ] && rm -f /usr/sbin/policy-rc.d
+exit 0
