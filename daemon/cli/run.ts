@@ -7,7 +7,7 @@ import { ApiError } from './client.js';
 import { parseCommand, UsageError, type CliIo, type Command } from './command.js';
 import { configCheckCommand, configKeysCommand } from './commands/config.js';
 import { daemonCommand } from './commands/daemon.js';
-import { hostAddCommand, hostDeleteCommand, hostEditCommand, hostListCommand, hostShowCommand } from './commands/host.js';
+import { hostAddCommand, hostDeleteCommand, hostEditCommand, hostListCommand, hostPowerCommand, hostShowCommand } from './commands/host.js';
 import { keysRotateCommand } from './commands/keys.js';
 import { machineListCommand, machineShowCommand } from './commands/machine.js';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.js';
@@ -24,6 +24,7 @@ export const commands: Command[] = [
   hostListCommand,
   hostShowCommand,
   hostEditCommand,
+  hostPowerCommand,
   hostDeleteCommand,
   machineListCommand,
   machineShowCommand,

@@ -274,6 +274,39 @@ export class HostService {
     });
   }
 
+  /** Power state and last error as the power drivers report them, with the event saying why. */
+  recordPower(namespace: string, name: string, change: { powerState?: string; lastError?: string | null }, event: { type: string; message: string; data?: Record<string, unknown> }): void {
+    this.store.write((tx, record) => {
+      const row = this.findRow(tx, namespace, name);
+      if (!row) return;
+      tx.update(hosts)
+        .set({
+          ...(change.powerState !== undefined ? { powerState: change.powerState } : {}),
+          ...(change.lastError !== undefined ? { lastError: change.lastError } : {}),
+          updatedAt: Date.now(),
+          resourceVersion: row.resourceVersion + 1,
+        })
+        .where(eq(hosts.id, row.id))
+        .run();
+      record({ kind: 'host', namespace, name, ...event });
+    });
+  }
+
+  /** Everything the power drivers need, credentials included; never leaves the daemon. */
+  powerTarget(namespace: string, name: string): { powerControl: HostView['powerControl']; address: string | null; username: string | null; systemId: string | null; insecureSkipVerify: boolean; caBundle: string | null; macs: string[] } {
+    const row = this.findRow(this.store.db, namespace, name);
+    if (!row) throw notFound('host', `${namespace}/${name}`);
+    return {
+      powerControl: row.powerControl,
+      address: row.bmcAddress,
+      username: row.bmcUsername,
+      systemId: row.systemId,
+      insecureSkipVerify: row.insecureSkipVerify,
+      caBundle: row.caBundle,
+      macs: this.macsOf(this.store.db, row.id),
+    };
+  }
+
   /** The decrypted BMC password, for the Redfish client only; never leaves the daemon. */
   bmcPassword(namespace: string, name: string): string | null {
     const row = this.findRow(this.store.db, namespace, name);

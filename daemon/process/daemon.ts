@@ -19,6 +19,10 @@ import { BootPlanner } from '../core/boot/boot-planner.js';
 import { IpxeTemplates } from '../../bootserver/ipxe/templates.js';
 import { bootRoutes } from '../../bootserver/http/routes.js';
 import { advertiseAddress } from './advertise.js';
+import { PowerService } from '../core/power.js';
+import { BmcGate } from '../redfish/gate.js';
+import { DEFAULT_RETRY } from '../redfish/retry.js';
+import { powerRoutes } from '../api/routes/power.js';
 import { BootServers } from './boot-servers.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
@@ -51,6 +55,7 @@ export class Daemon {
     keyring: Keyring;
     bootTokens: BootTokens;
     planner: BootPlanner;
+    power: PowerService;
   };
 
   constructor(private readonly options: DaemonOptions) {}
@@ -119,7 +124,17 @@ export class Daemon {
     const staticDirs = [{ prefix: '/boot-assets/', root: assetsDir }];
     // UEFI HTTP-boot clients fetch the iPXE binary over HTTP: the TFTP root, served read-only.
     if (existsSync(config.tftp.root)) staticDirs.push({ prefix: '/ipxe-bin/', root: config.tftp.root });
-    this.services = { ...services, bootTokens, planner };
+    const power = new PowerService(
+      services.hosts,
+      new BmcGate(config.redfish.maxConcurrentBmcs),
+      {
+        connection: { timeoutMs: config.redfish.requestTimeoutMs, retry: { ...DEFAULT_RETRY, attempts: config.redfish.retryAttempts } },
+        timings: { powerDeadlineMs: config.redfish.powerDeadlineSeconds * 1000, gracefulDeadlineMs: config.redfish.gracefulShutdownSeconds * 1000 },
+        wol: config.wol,
+      },
+      logger,
+    );
+    this.services = { ...services, bootTokens, planner, power };
 
     const http = buildApi({
       config,
@@ -132,7 +147,7 @@ export class Daemon {
       machines: services.machines,
       tokens: services.tokens,
       readiness: { notReadyReason: () => this.notReadyReason() },
-      extraRoutes: boot,
+      extraRoutes: [...powerRoutes(power), ...boot],
       staticDirs,
     });
     this.http = http;
@@ -180,6 +195,8 @@ export class Daemon {
         this.http.server.closeAllConnections();
       }
     }
+    // A power action in flight records its outcome before the database closes (bounded by its deadlines).
+    await this.services?.power.drain();
     // Writes are synchronous transactions, so none is half-done here; closing checkpoints the WAL.
     this.database?.close();
     logger.info('stopped');

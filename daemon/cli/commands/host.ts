@@ -188,6 +188,21 @@ export const hostEditCommand: Command = {
   },
 };
 
+export const hostPowerCommand: Command = {
+  path: 'host power',
+  summary: 'power a host on, off or reset it (the outcome appears in host show and the events)',
+  usage: 'beskar7 host power [NS/]NAME on|off|reset [-n NS]',
+  options: { namespace: { type: 'string', short: 'n' } },
+  async run(ctx) {
+    const action = ctx.positionals[1];
+    if (action !== 'on' && action !== 'off' && action !== 'reset') throw new UsageError('say on, off or reset after the host name');
+    const { namespace, name } = resourceRef({ ...ctx, positionals: ctx.positionals.slice(0, 1) }, 'host');
+    await ctx.client().request('POST', `/api/v1/hosts/${namespace}/${name}/power`, z.object({ accepted: z.literal(true) }), { action });
+    if (!ctx.out.json) ctx.out.write(`power ${action} requested for ${namespace}/${name}; follow it with "beskar7 host show ${namespace}/${name}"\n`);
+    return 0;
+  },
+};
+
 export const hostDeleteCommand: Command = {
   path: 'host delete',
   summary: 'forget a host',
