@@ -14,7 +14,13 @@ packages=(
   dnsmasq         # the proxyDHCP benchmark's peer
   kea-admin       # perfdhcp, the DHCP load generator
   nginx           # the iPXE-render benchmark's peer
+  python3-sushy   # OpenStack Ironic's Redfish client, driven against our BMC test double
 )
+
+# sushy-tools (PyPI): the Redfish emulator of libvirt labs, the real peer of the Redfish client.
+if ! command -v sushy-emulator >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'sushy-tools==2.2.0'
+fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -182,6 +182,8 @@ export class RedfishClient {
       if (!pick(allowed, type)) continue;
       try {
         await this.postReset(body, pick(allowed, type) ?? type, 'restart');
+        // Some BMCs pass through Off before they are On again; done means running again.
+        await this.waitFor('On', this.timings.powerDeadlineMs);
         return;
       } catch (error) {
         // sushy-tools answers PowerCycle with 501; iLO lacks some types despite listing none.
@@ -305,12 +307,37 @@ export class RedfishClient {
     return settingsLink ? ((await this.connection.get(settingsLink)).body.Boot as Json | undefined) : undefined;
   }
 
-  /** Disables any boot override, so the next boot follows the normal order. */
+  /**
+   * Disables any boot override, so the next boot follows the normal order. BMCs disagree on
+   * what a clear must carry (sushy-tools wants a target too, others refuse Target None), so
+   * the forms are tried in turn.
+   */
   async clearBootOverride(): Promise<void> {
     const system = await this.system();
     const boot = (system.body.Boot as Json | undefined) ?? {};
     if (text(boot.BootSourceOverrideEnabled) === 'Disabled') return;
-    await this.writeBoot(system, { BootSourceOverrideEnabled: pick(await allowableValues(this.connection, boot, 'BootSourceOverrideEnabled'), 'Disabled') ?? 'Disabled' });
+    const disabled = pick(await allowableValues(this.connection, boot, 'BootSourceOverrideEnabled'), 'Disabled') ?? 'Disabled';
+    const targets = await allowableValues(this.connection, boot, 'BootSourceOverrideTarget');
+    const none = pick(targets, 'None');
+    // Where the override is only ever Continuous (sushy-tools), clearing it means the disk again.
+    const disk = targets === null ? null : pick(targets, 'Hdd');
+    const forms: Json[] = [
+      ...(none ? [{ BootSourceOverrideEnabled: disabled, BootSourceOverrideTarget: none }] : []),
+      { BootSourceOverrideEnabled: disabled },
+      ...(none ? [{ BootSourceOverrideTarget: none }] : []),
+      ...(disk ? [{ BootSourceOverrideTarget: disk }] : []),
+    ];
+    let last: unknown;
+    for (const form of forms) {
+      try {
+        await this.writeBoot(await this.system(), form);
+        return;
+      } catch (error) {
+        last = error;
+        if (!(error instanceof RedfishError) || error.status !== 400) throw error;
+      }
+    }
+    throw last;
   }
 
   /**
