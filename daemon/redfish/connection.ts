@@ -80,7 +80,7 @@ export class BmcConnection {
   private async login(path: string): Promise<void> {
     let response: RawResponse;
     try {
-      response = await this.raw('POST', path, { UserName: this.credentials.username, Password: this.credentials.password }, {}, false);
+      response = await this.raw('POST', path, { UserName: this.credentials.username, Password: this.credentials.password }, {}, 'none');
     } catch (error) {
       // No usable SessionService (404/405/501, as sushy-tools): Basic auth on every request instead.
       if (error instanceof RedfishError && error.kind === 'http' && [400, 404, 405, 501].includes(error.status ?? 0)) return;
@@ -97,7 +97,10 @@ export class BmcConnection {
   /** Ends the session (leaked sessions lock users out on some BMCs) and the sockets. */
   async close(): Promise<void> {
     try {
-      if (this.sessionPath && this.sessionToken) await this.raw('DELETE', this.sessionPath, undefined, {}, false).catch(() => undefined);
+      // Authenticated by the session itself; a 401 here means it is already gone, not "log in again".
+      // Retried like any idempotent request: a busy BMC must not keep a leaked session.
+      const path = this.sessionPath;
+      if (path && this.sessionToken) await this.retrying(`DELETE ${path}`, true, () => this.raw('DELETE', path, undefined, {}, 'no-relogin')).catch(() => undefined);
     } finally {
       this.sessionToken = null;
       this.sessionPath = null;
@@ -106,7 +109,7 @@ export class BmcConnection {
   }
 
   async get(path: string): Promise<Resource> {
-    const response = await this.retrying(`GET ${path}`, true, () => this.raw('GET', path, undefined, {}, true));
+    const response = await this.retrying(`GET ${path}`, true, () => this.raw('GET', path, undefined, {}, 'auto'));
     const body = safeJson(response.text);
     if (!body) throw new RedfishError(`BMC answered GET ${path} with a body that is not a JSON object`, 'protocol', response.status);
     const etag = normaliseEtag(firstHeader(response.headers.etag) ?? (typeof body['@odata.etag'] === 'string' ? body['@odata.etag'] : null));
@@ -115,11 +118,11 @@ export class BmcConnection {
 
   async patch(path: string, body: Json, options: WriteOptions): Promise<RawResponse> {
     const headers: Record<string, string> = options.etag ? { 'if-match': options.etag } : {};
-    return this.retrying(`PATCH ${path}`, options.idempotent, () => this.raw('PATCH', path, body, headers, true));
+    return this.retrying(`PATCH ${path}`, options.idempotent, () => this.raw('PATCH', path, body, headers, 'auto'));
   }
 
   async post(path: string, body: Json, options: WriteOptions): Promise<RawResponse> {
-    return this.retrying(`POST ${path}`, options.idempotent, () => this.raw('POST', path, body, {}, true));
+    return this.retrying(`POST ${path}`, options.idempotent, () => this.raw('POST', path, body, {}, 'auto', options.idempotent));
   }
 
   private retrying<T>(what: string, idempotent: boolean, work: () => Promise<T>): Promise<T> {
@@ -129,17 +132,24 @@ export class BmcConnection {
     return withRetry(work, this.options.retry, retryable, (info) => this.options.onRetry?.({ ...info, what }));
   }
 
-  private async raw(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown, headers: Record<string, string>, authenticated: boolean): Promise<RawResponse> {
+  private async raw(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+    authentication: 'none' | 'auto' | 'no-relogin',
+    idempotent = method !== 'POST',
+  ): Promise<RawResponse> {
     for (let attempt = 0; ; attempt++) {
-      const auth: Record<string, string> = !authenticated ? {} : this.sessionToken ? { 'x-auth-token': this.sessionToken } : { authorization: this.basic };
+      const auth: Record<string, string> = authentication === 'none' ? {} : this.sessionToken ? { 'x-auth-token': this.sessionToken } : { authorization: this.basic };
       // identity keeps iDRAC from appending -gzip to ETags (quirk 2); some HPE answer it with 406 (quirk 13).
       const encoding: Record<string, string> = this.identityEncoding ? { 'accept-encoding': 'identity' } : {};
-      const response = await this.transport.send({ method, path, headers: { ...encoding, ...auth, ...headers }, body, timeoutMs: this.options.timeoutMs });
+      const response = await this.transport.send({ method, path, headers: { ...encoding, ...auth, ...headers }, body, timeoutMs: this.options.timeoutMs, idempotent });
       if (response.status === 406 && this.identityEncoding) {
         this.identityEncoding = false;
         continue;
       }
-      if (response.status === 401 && authenticated && this.sessionToken && attempt === 0) {
+      if (response.status === 401 && authentication === 'auto' && this.sessionToken && attempt === 0) {
         // Session expired or was dropped by the BMC: log in again once.
         this.sessionToken = null;
         await this.open();

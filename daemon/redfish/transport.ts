@@ -23,6 +23,8 @@ export interface RawRequest {
   headers?: Record<string, string>;
   body?: unknown;
   timeoutMs: number;
+  /** False for requests that must not happen twice (a restart): sent on a fresh socket, never resent. */
+  idempotent: boolean;
 }
 
 const MAX_REDIRECTS = 5;
@@ -36,10 +38,13 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 export class BmcTransport {
   private readonly base: URL;
   private readonly agent: HttpAgent | HttpsAgent;
+  /** Without an agent, TLS settings go on the request itself. */
+  private readonly tlsOptions: { rejectUnauthorized: boolean; ca?: string } | null;
 
   constructor(endpoint: BmcEndpoint) {
     this.base = new URL(endpoint.address);
     const tls = this.base.protocol === 'https:';
+    this.tlsOptions = tls ? { rejectUnauthorized: !endpoint.insecureSkipVerify, ...(endpoint.caBundle ? { ca: endpoint.caBundle } : {}) } : null;
     this.agent = tls
       ? new HttpsAgent({
           keepAlive: true,
@@ -61,7 +66,7 @@ export class BmcTransport {
   async send(request: RawRequest): Promise<RawResponse> {
     let path = request.path;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const response = await this.once({ ...request, path });
+      const response = await this.onceOnFreshSocketIfStale({ ...request, path });
       const location = response.headers.location;
       if (![301, 302, 307, 308].includes(response.status) || !location) return response;
       const next = new URL(location, this.base);
@@ -73,6 +78,21 @@ export class BmcTransport {
     throw new RedfishError(`BMC redirected ${request.method} ${request.path} more than ${MAX_REDIRECTS} times`, 'protocol');
   }
 
+  /**
+   * A kept-alive socket the BMC already closed fails before the request reaches it (quirk 13);
+   * Node marks such requests `reusedSocket`, and sending once more on a new socket is safe for
+   * every method, since the BMC never saw the first.
+   */
+  private async onceOnFreshSocketIfStale(request: RawRequest): Promise<RawResponse> {
+    try {
+      return await this.once(request);
+    } catch (error) {
+      if (!(error instanceof StaleSocketError)) throw error;
+      // Only idempotent requests ever ride a reused socket (see once()), so resending is safe.
+      return this.once(request);
+    }
+  }
+
   private once(request: RawRequest): Promise<RawResponse> {
     const url = new URL(request.path, this.base);
     const body = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body));
@@ -82,7 +102,10 @@ export class BmcTransport {
         url,
         {
           method: request.method,
-          agent: this.agent,
+          // A reset on a reused socket that dies is ambiguous (stale, or answer lost after the
+          // BMC acted?): non-idempotent requests take a socket of their own, so it never is.
+          agent: request.idempotent ? this.agent : false,
+          ...(request.idempotent || !this.tlsOptions ? {} : this.tlsOptions),
           headers: {
             accept: 'application/json',
             'odata-version': '4.0',
@@ -107,11 +130,17 @@ export class BmcTransport {
         },
       );
       req.on('timeout', () => req.destroy(new RedfishError(`BMC did not answer ${request.method} ${url.pathname} within ${request.timeoutMs} ms`, 'timeout')));
-      req.on('error', (error) => reject(toTransportError(error, request.method, url.pathname)));
+      req.on('error', (error) => {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (request.idempotent && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) reject(new StaleSocketError());
+        else reject(toTransportError(error, request.method, url.pathname));
+      });
       req.end(body);
     });
   }
 }
+
+class StaleSocketError extends Error {}
 
 function toTransportError(error: Error, method: string, path: string): RedfishError {
   if (error instanceof RedfishError) return error;
