@@ -1,5 +1,6 @@
-import type { BootMode, PowerState } from '../redfish/client.js';
+import type { BootMode } from '../redfish/client.js';
 import type { PowerAction, PowerDriver, PowerOutcome } from './driver.js';
+import { WithoutBmc } from './without-bmc.js';
 import { sendWakeOnLan } from './wake-on-lan.js';
 
 /**
@@ -7,13 +8,15 @@ import { sendWakeOnLan } from './wake-on-lan.js';
  * magic packet to the boot MAC; power off is done by the ramdisk (its "poweroff" action) or
  * by a person, since nothing on the network can switch such a machine off.
  */
-export class WakeOnLanDriver implements PowerDriver {
+export class WakeOnLanDriver extends WithoutBmc implements PowerDriver {
   readonly kind = 'wol' as const;
 
   constructor(
     private readonly macs: string[],
     private readonly settings: { broadcast: string; port: number; repeat: number },
-  ) {}
+  ) {
+    super();
+  }
 
   async power(action: PowerAction): Promise<PowerOutcome> {
     if (action === 'on') {
@@ -31,18 +34,5 @@ export class WakeOnLanDriver implements PowerDriver {
 
   setNetworkBoot(_mode: BootMode): Promise<{ kind: 'requested'; message: string }> {
     return Promise.resolve({ kind: 'requested', message: 'host has no BMC: its firmware must be set once to boot from the network first' });
-  }
-
-  clearNetworkBoot(): Promise<void> {
-    // Nothing to clear: such a host always tries the network first, and a disarmed host gets a local-boot script.
-    return Promise.resolve();
-  }
-
-  powerState(): Promise<PowerState> {
-    return Promise.resolve('Unknown');
-  }
-
-  systemInfo(): Promise<null> {
-    return Promise.resolve(null);
   }
 }

@@ -1,17 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostBody, kexecImage, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { seededUnit } from '../helpers/prng.js';
 
-// Deterministic PRNG (mulberry32) so a failure reproduces with the printed seed.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
 
 const WEIRD = ['', ' ', '"', "'", '\\', '\u0000', '%', '../', '$."', '{}', '[]', 'null', '-1', '1e309', 'é', '🦀', 'a'.repeat(300), 'NaN', '__proto__', 'constructor'];
 
@@ -63,7 +54,7 @@ afterAll(async () => d.stop());
 describe('hostile input', () => {
   it('never produces a 500, across mutated bodies, paths and queries', async () => {
     const seed = Number(process.env.BESKAR7_FUZZ_SEED ?? 20261121);
-    const next = rng(seed);
+    const next = seededUnit(seed);
     const statuses = new Map<number, number>();
     const templates: [string, string, unknown][] = [
       ['POST', '/api/v1/hosts', hostBody('fuzz')],

@@ -1,19 +1,11 @@
+import { seededUnit } from '../helpers/prng.js';
+
 /** A draw in [0, 1). */
 export type Random = () => number;
 
-/**
- * mulberry32: tiny and good enough for fault dice. Seeded so a failing run replays exactly;
- * Math.random would make flaky-looking failures impossible to reproduce.
- */
+/** Seeded so a failing run replays exactly; Math.random would make such failures irreproducible. */
 export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededUnit(seed);
 }
 
 /** One independent stream per BMC, so traffic to one BMC never shifts another's sequence. */

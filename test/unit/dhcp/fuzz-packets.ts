@@ -3,6 +3,7 @@
 // an independent reading of the RFCs rather than against each other.
 
 import type { DhcpPacket } from '../../../bootserver/dhcp/types.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 export interface Rng {
   /** Uniform integer in [0, n). */
@@ -11,16 +12,9 @@ export interface Rng {
   fill(bytes: Uint8Array): void;
 }
 
-/** mulberry32, as in test/api/fuzz-input.test.ts: deterministic from a 32-bit seed. */
+/** Deterministic from a 32-bit seed (test/helpers/prng.ts). */
 export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next32 = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const next32 = mulberry32(seed);
   return {
     int: (n) => Math.floor((next32() / 4294967296) * n),
     chance: (p) => next32() / 4294967296 < p,

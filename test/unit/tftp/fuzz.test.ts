@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decode, encodeAck, encodeData, encodeError, encodeOack, encodeRequest, type DecodeErrorReason, type TftpPacket } from '../../../bootserver/tftp/packet.js';
 import { fixture, startServer, waitFor } from '../../process/tftp/helpers.js';
 import { RawClient, rawDownload } from '../../process/tftp/raw-client.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 const COUNT = Number(process.env.BESKAR7_FUZZ_COUNT ?? 100_000);
 const SEED = Number(process.env.BESKAR7_FUZZ_SEED ?? 20261121);
@@ -24,16 +25,9 @@ interface Rng {
   bytes(n: number): Buffer;
 }
 
-/** mulberry32, as in the DHCP fuzz test: deterministic from a 32-bit seed. */
+/** Deterministic from a 32-bit seed (test/helpers/prng.ts). */
 function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next32 = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const next32 = mulberry32(seed);
   return {
     int: (n) => Math.floor((next32() / 4294967296) * n),
     chance: (p) => next32() / 4294967296 < p,
