@@ -83,7 +83,7 @@ export const configSchema = z
       .prefault({}),
     redfish: z
       .object({
-        maxConcurrentBmcs: z.number().int().min(1).max(10_000).default(64).describe('BMCs the daemon talks to at once (one operation per BMC at a time)'),
+        maxConcurrentBmcs: z.number().int().min(1).max(10_000).default(256).describe('BMCs the daemon talks to at once (one operation per BMC at a time)'),
         requestTimeoutMs: z.number().int().min(1000).max(300_000).default(15_000).describe('deadline of one HTTP request to a BMC'),
         retryAttempts: z.number().int().min(1).max(20).default(8).describe('tries of a request that failed transiently (5xx, dropped connection), with backoff and jitter'),
         powerDeadlineSeconds: z.number().int().min(5).max(3600).default(120).describe('how long a power state change may take before it is an error'),

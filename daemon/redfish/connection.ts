@@ -80,7 +80,10 @@ export class BmcConnection {
   private async login(path: string): Promise<void> {
     let response: RawResponse;
     try {
-      response = await this.raw('POST', path, { UserName: this.credentials.username, Password: this.credentials.password }, {}, 'none');
+      // A 503/429 (OpenBMC after a reboot, iDRAC out of sessions) proves no session was made: retried.
+      response = await this.retrying(`POST ${path}`, false, () =>
+        this.raw('POST', path, { UserName: this.credentials.username, Password: this.credentials.password }, {}, 'none'),
+      );
     } catch (error) {
       // No usable SessionService (404/405/501, as sushy-tools): Basic auth on every request instead.
       if (error instanceof RedfishError && error.kind === 'http' && [400, 404, 405, 501].includes(error.status ?? 0)) return;

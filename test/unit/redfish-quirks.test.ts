@@ -260,6 +260,15 @@ describe('quirk 12: transient 503 and dropped connections', () => {
     });
   });
 
+  it('retries a login answered 503 (OpenBMC after a reboot): no session was made', async () => {
+    await withEmulator({ mockup: rackmount }, async (_e, bmc) => {
+      bmc.failNext({ kind: 'status', status: 503, retryAfterSeconds: 0 }, { method: 'POST', path: /Sessions/, times: 2 });
+      await withClient(bmc, (client) => client.powerState());
+      expect(bmc.stats.sessionsCreated).toBe(1);
+      expect(bmc.liveSessions()).toHaveLength(0);
+    });
+  });
+
   it('does not repeat a restart whose answer was lost: the BMC may have done it', async () => {
     await withEmulator({ mockup: rackmount, faults: { resetTypes: ['On', 'ForceOff', 'ForceRestart'] } }, async (_e, bmc) => {
       bmc.system().setPowerState('On');
