@@ -41,7 +41,7 @@ export interface StartOptions {
 const keepTail = (text: string): string => (text.length > TAIL_CHARS ? text.slice(-TAIL_CHARS) : text);
 
 /** The environment without BESKAR7_* variables, so the daemon runs with its defaults whatever the caller's shell holds. */
-function cleanEnv(): NodeJS.ProcessEnv {
+export function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BESKAR7_')));
 }
 

@@ -6,7 +6,8 @@ export interface LoadOptions {
   connections: number;
   durationSeconds: number;
   headers: Record<string, string>;
-  request: autocannon.Request;
+  /** A list is sent in turn on every connection; only setupRequest makes autocannon rebuild a request per send. */
+  request: autocannon.Request | autocannon.Request[];
   signal: AbortSignal;
 }
 
@@ -56,7 +57,7 @@ export function runLoad(options: LoadOptions): Promise<LoadSummary> {
         duration: options.durationSeconds,
         timeout: 10,
         headers: options.headers,
-        requests: [options.request],
+        requests: Array.isArray(options.request) ? options.request : [options.request],
       },
       (error, result) => {
         options.signal.removeEventListener('abort', stop);
