@@ -13,19 +13,15 @@ import { TokenService } from '../core/tokens.js';
 import { DaemonMetrics } from '../metrics/registry.js';
 import { Keyring } from '../secrets/keyring.js';
 import { version } from '../util/version.js';
-import { packageRoot } from '../util/package-root.js';
-import { BootTokens } from '../core/boot/boot-tokens.js';
-import { BootPlanner } from '../core/boot/boot-planner.js';
-import { IpxeTemplates } from '../../bootserver/ipxe/templates.js';
-import { bootRoutes } from '../../bootserver/http/routes.js';
 import { advertiseAddress } from './advertise.js';
+import { wireBoot } from './boot-wiring.js';
+import { powerSettings } from './power-settings.js';
+import type { BootTokens } from '../core/boot/boot-tokens.js';
+import type { BootPlanner } from '../core/boot/boot-planner.js';
 import { PowerService } from '../core/power.js';
 import { BmcGate } from '../redfish/gate.js';
-import { DEFAULT_RETRY } from '../redfish/retry.js';
 import { powerRoutes } from '../api/routes/power.js';
 import { BootServers } from './boot-servers.js';
-import { existsSync, mkdirSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -95,46 +91,11 @@ export class Daemon {
       db.select({ label: machines.phase, value: count() }).from(machines).groupBy(machines.phase).all(),
     );
 
-    if (config.auth.printInitialAdminToken && services.tokens.neverCreated()) {
-      const created = services.tokens.create('admin');
-      const announce = this.options.announce ?? ((text: string) => process.stderr.write(text));
-      announce(
-        `\n  First start: created API token "admin" (id ${created.id}). It is shown only this once:\n\n    ${created.token}\n\n` +
-          `  Use it as BESKAR7_TOKEN or "Authorization: Bearer <token>"; create more with "beskar7 token create".\n\n`,
-      );
-      logger.info({ tokenId: created.id }, 'initial admin token created and printed to stderr');
-    }
+    if (config.auth.printInitialAdminToken && services.tokens.neverCreated()) this.announceFirstToken(services.tokens);
 
-    const bootTokens = new BootTokens(this.database.sqlite, config.boot.tokenTtlSeconds * 1000);
-    const planner = new BootPlanner(store, bootTokens, config.boot.discovery);
-    const templates = IpxeTemplates.load(join(packageRoot(), 'ipxe-templates'));
-    const assetsDir = isAbsolute(config.boot.assetsDir) ? config.boot.assetsDir : join(loaded.dataDir, config.boot.assetsDir);
-    mkdirSync(assetsDir, { recursive: true, mode: 0o755 });
-    const boot = bootRoutes(
-      planner,
-      templates,
-      {
-        baseUrl: () => this.bootBaseUrl,
-        inspectorKernel: config.boot.inspectorKernel,
-        inspectorInitrd: config.boot.inspectorInitrd,
-        inspectorCmdline: config.boot.inspectorCmdline,
-      },
-      { onScript: (kind) => this.metrics.ipxeScripts.inc({ kind }) },
-    );
-    const staticDirs = [{ prefix: '/boot-assets/', root: assetsDir }];
-    // UEFI HTTP-boot clients fetch the iPXE binary over HTTP: the TFTP root, served read-only.
-    if (existsSync(config.tftp.root)) staticDirs.push({ prefix: '/ipxe-bin/', root: config.tftp.root });
-    const power = new PowerService(
-      services.hosts,
-      new BmcGate(config.redfish.maxConcurrentBmcs),
-      {
-        connection: { timeoutMs: config.redfish.requestTimeoutMs, retry: { ...DEFAULT_RETRY, attempts: config.redfish.retryAttempts } },
-        timings: { powerDeadlineMs: config.redfish.powerDeadlineSeconds * 1000, gracefulDeadlineMs: config.redfish.gracefulShutdownSeconds * 1000 },
-        wol: config.wol,
-      },
-      logger,
-    );
-    this.services = { ...services, bootTokens, planner, power };
+    const boot = wireBoot(config, loaded.dataDir, store, this.database.sqlite, this.metrics, () => this.bootBaseUrl);
+    const power = new PowerService(services.hosts, new BmcGate(config.redfish.maxConcurrentBmcs), powerSettings(config), logger);
+    this.services = { ...services, bootTokens: boot.tokens, planner: boot.planner, power };
 
     const http = buildApi({
       config,
@@ -147,20 +108,31 @@ export class Daemon {
       machines: services.machines,
       tokens: services.tokens,
       readiness: { notReadyReason: () => this.notReadyReason() },
-      extraRoutes: [...powerRoutes(power), ...boot],
-      staticDirs,
+      extraRoutes: [...powerRoutes(power), ...boot.routes],
+      staticDirs: boot.staticDirs,
     });
     this.http = http;
     await http.listen({ host: config.http.host, port: config.http.port });
 
     const advertise = advertiseAddress(config.boot);
     this.bootBaseUrl = config.boot.httpBaseUrl || (advertise.ok ? `http://${advertise.address}:${this.address.port}` : null);
-    this.bootServers = new BootServers(config, planner, this.metrics, logger);
+    this.bootServers = new BootServers(config, boot.planner, this.metrics, logger);
     await this.bootServers.start(advertise, this.bootBaseUrl);
     logger.info(
       { version, address: this.address, dataDir: loaded.dataDir, database: loaded.databaseFile, bootBaseUrl: this.bootBaseUrl ?? '(from each request)' },
       'beskar7 daemon ready',
     );
+  }
+
+  /** The one time a secret is shown outside the API: on stderr, never in the log. */
+  private announceFirstToken(tokens: TokenService): void {
+    const created = tokens.create('admin');
+    const announce = this.options.announce ?? ((text: string) => process.stderr.write(text));
+    announce(
+      `\n  First start: created API token "admin" (id ${created.id}). It is shown only this once:\n\n    ${created.token}\n\n` +
+        `  Use it as BESKAR7_TOKEN or "Authorization: Bearer <token>"; create more with "beskar7 token create".\n\n`,
+    );
+    this.options.logger.info({ tokenId: created.id }, 'initial admin token created and printed to stderr');
   }
 
   /** null when ready; otherwise why not, as /readyz reports it. */
