@@ -37,6 +37,12 @@ export interface ApiDependencies {
   staticDirs?: { prefix: string; root: string }[];
 }
 
+function requestIds(): () => string {
+  const prefix = randomBytes(3).toString('hex');
+  let next = 0;
+  return () => `${prefix}-${(next++).toString(36)}`;
+}
+
 /** The HTTP adapter: routes translate requests to core calls and nothing more. */
 export function buildApi(deps: ApiDependencies): FastifyInstance {
   const { config, metrics } = deps;
@@ -47,7 +53,8 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     // Fastify's two lines per request are replaced by one of ours (onResponse below).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.http.bodyLimitBytes,
-    genReqId: () => randomBytes(6).toString('hex'),
+    // Unique per daemon run and cheap: a random prefix and a counter, not 48 random bits per request.
+    genReqId: requestIds(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
