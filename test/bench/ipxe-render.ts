@@ -9,7 +9,7 @@ import { armHosts } from './arm.js';
 import { bounded } from './bounded.js';
 import { busyCoresNow, withCpu } from './cpu.js';
 import { startDaemon } from './daemon-process.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../helpers/free-port.js';
 import { MAC_SERIES, macFor, seededHostName } from './host-fixtures.js';
 import { GOALS, VARIANT_LABEL, ipxeFailures, ipxeTables, ipxeWarnings, type IpxeResults, type Measured, type Variant } from './ipxe-report.js';
 import { runLoad } from './load.js';
