@@ -13,10 +13,9 @@
 # --network host: the daemon belongs on the provisioning host's own network. proxyDHCP answers
 #   the broadcasts of PXE clients on the provisioning segment, and a container behind Docker's
 #   bridge and NAT never sees them; the addresses the daemon advertises to booting servers must
-#   also be the host's own. (proxyDHCP and TFTP come in a later release; the HTTP API on 8082
-#   works either way, but run it as it will have to run.)
+#   also be the host's own.
 # --cap-add NET_BIND_SERVICE --cap-add NET_RAW: the boot servers bind UDP 67, 4011 and 69 (below
-#   1024) and need raw sockets, as a non-root user. The image gives the node binary exactly these
+#   1024) as a non-root user. The image gives the node binary exactly these
 #   two file capabilities, so both must be in the container's capability set: Docker's default set
 #   has them, but Podman's lacks NET_RAW and `--cap-drop ALL` removes both; the flags make it
 #   explicit. Without them the container fails at once with "exec ... operation not permitted".
@@ -59,8 +58,9 @@ RUN groupadd --system --gid 10001 beskar7 \
 # --cap-add alone gives a non-root process nothing (Docker sets no ambient capabilities), and with
 # --network host the container's unprivileged-port sysctl does not apply; file capabilities on
 # node are what let the unprivileged daemon bind ports below 1024.
+# ipxe: the iPXE binaries the TFTP server hands out (tftp.root=/usr/lib/ipxe).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libcap2-bin \
+ && apt-get install -y --no-install-recommends ipxe libcap2-bin \
  && setcap cap_net_bind_service,cap_net_raw+ep "$(command -v node)" \
  && apt-get purge -y libcap2-bin \
  && rm -rf /var/lib/apt/lists/*
@@ -70,11 +70,12 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules/ ./node_modules/
 COPY --from=build /src/dist/ ./dist/
 COPY --from=build /src/db/migrations/ ./db/migrations/
+COPY --from=build /src/ipxe-templates/ ./ipxe-templates/
 USER beskar7:beskar7
 VOLUME ["/var/lib/beskar7"]
 # HTTP: REST API, /metrics, /docs, boot scripts and images.
 EXPOSE 8082/tcp
-# Coming with the boot servers (with --network host, EXPOSE is documentation only):
+# The boot servers (with --network host, EXPOSE is documentation only):
 #   67/udp and 4011/udp  proxyDHCP
 #   69/udp               TFTP (iPXE binaries)
 STOPSIGNAL SIGTERM

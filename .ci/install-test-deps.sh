@@ -15,34 +15,40 @@ packages=(
   kea-admin       # perfdhcp, the DHCP load generator
   nginx           # the iPXE-render benchmark's peer
   python3-sushy   # OpenStack Ironic's Redfish client, driven against our BMC test double
+  python3-pip     # to install sushy-tools where the python3 on PATH has no pip
 )
-
-# sushy-tools (PyPI): the Redfish emulator of libvirt labs, the real peer of the Redfish client.
-if ! command -v sushy-emulator >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check 'sushy-tools==2.2.0'
-fi
 
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-[ ${#missing[@]} -eq 0 ] && { echo "test packages present"; exit 0; }
+need_sushy_tools=""
+command -v sushy-emulator >/dev/null 2>&1 || need_sushy_tools=yes
+[ ${#missing[@]} -eq 0 ] && [ -z "$need_sushy_tools" ] && { echo "test packages present"; exit 0; }
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "missing Debian packages: ${missing[*]}; install them as root (apt-get install ${missing[*]}) and run again" >&2
+  echo "missing: ${missing[*]} ${need_sushy_tools:+sushy-tools (pip)}; install them as root and run again" >&2
   exit 1
 fi
-echo "installing: ${missing[*]}"
 # Packages like nginx, dnsmasq and tftpd-hpa would start their services on install; the tests
 # start their own instances in namespaces or on loopback, so forbid that (policy-rc.d, exit 101).
-restore_policy=""
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-  chmod 755 /usr/sbin/policy-rc.d
-  restore_policy=yes
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    # Removed however apt ends, so the machine's services start normally afterwards.
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=300 update -qq
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get -o DPkg::Lock::Timeout=300 update -qq
-apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"
-[ -n "$restore_policy" ] && rm -f /usr/sbin/policy-rc.d
+
+# sushy-tools (PyPI): the Redfish emulator of libvirt labs, the real peer of the Redfish client.
+# A Debian python refuses pip into its own tree (PEP 668); that is the one case for the flag.
+if [ -n "$need_sushy_tools" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check 'sushy-tools==2.2.0' \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'sushy-tools==2.2.0'
+fi
 exit 0

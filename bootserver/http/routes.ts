@@ -72,7 +72,7 @@ export function bootRoutes(planner: BootPlanner, templates: IpxeTemplates, setti
       handler: ({ params }, request, reply) => {
         const plan = planner.scriptFor(params.mac);
         observer.onScript?.(plan.kind);
-        // Scripts carry single-use tokens: no cache may keep or share one.
+        // Scripts carry per-boot tokens: no cache may keep or share one.
         return reply
           .type('text/plain; charset=utf-8')
           .header('cache-control', 'no-store')

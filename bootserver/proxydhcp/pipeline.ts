@@ -104,7 +104,9 @@ export function handleDatagram(datagram: Datagram, settings: ProxyDhcpSettings, 
     const reason = step(request, datagram, settings);
     if (reason) return { kind: 'ignore', reason, mac };
   }
-  const flavour = bootFlavour(view.clientArch);
+  // Option 93 present but unreadable: guessing BIOS could hand a UEFI machine the wrong program.
+  const archDamaged = packet.options.has(Option.ClientArch) && view.clientArch.length === 0;
+  const flavour = archDamaged ? null : bootFlavour(view.clientArch);
   if (!flavour) return { kind: 'ignore', reason: 'unsupported-arch', mac };
   const verdict = policy.dhcpVerdict(mac);
   if (!verdict.answer) return { kind: 'ignore', reason: verdict.reason, mac };

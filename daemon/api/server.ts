@@ -72,7 +72,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     metrics.httpDuration.observe({ method: request.method, route }, seconds);
     if (config.log.requests) {
       request.log.info(
-        { method: request.method, url: request.url, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, token: request.tokenId },
+        { method: request.method, url: request.url, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tokenId: request.tokenId },
         'http request',
       );
     }

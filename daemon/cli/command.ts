@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { namespaceSchema, nameSchema } from '../core/schemas/common.js';
 import { ApiClient } from './client.js';
 import type { Output } from './output.js';
 
@@ -96,8 +97,12 @@ export function resourceRef(ctx: CommandContext, what: string): { namespace: str
   if (!ref) throw new UsageError(`name the ${what}: NAME or NAMESPACE/NAME`);
   if (ctx.positionals.length > 1) throw new UsageError(`unexpected argument ${ctx.positionals[1]}`);
   const slash = ref.indexOf('/');
-  if (slash >= 0) return { namespace: ref.slice(0, slash), name: ref.slice(slash + 1) };
-  return { namespace: (ctx.values.namespace as string | undefined) ?? 'default', name: ref };
+  const namespace = slash >= 0 ? ref.slice(0, slash) : ((ctx.values.namespace as string | undefined) ?? 'default');
+  const name = slash >= 0 ? ref.slice(slash + 1) : ref;
+  // Checked here because they become URL path segments: "../tokens/x" must not reach another endpoint.
+  const checked = z.object({ namespace: namespaceSchema, name: nameSchema }).safeParse({ namespace, name });
+  if (!checked.success) throw new UsageError(`"${ref}" is not a ${what} reference: ${checked.error.issues.map((i) => `${String(i.path[0])} ${i.message}`).join('; ')}`);
+  return checked.data;
 }
 
 export function stringList(value: unknown): string[] {

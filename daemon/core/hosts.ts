@@ -185,6 +185,12 @@ export class HostService {
             { field: 'redfishConnection', message: 'address, username and password are all required the first time' },
           ]);
         }
+        // The stored password must never follow the host to another endpoint it was not given for.
+        if (connection.address !== undefined && connection.address !== row.bmcAddress && connection.password === undefined) {
+          throw conflict('changing redfishConnection.address needs the password for the new BMC too', [
+            { field: 'redfishConnection.password', message: 'is required when the address changes' },
+          ]);
+        }
         const columns = {
           address: 'bmcAddress',
           username: 'bmcUsername',

@@ -60,12 +60,15 @@ export class PowerService {
       .then((outcome) => {
         if (outcome.kind === 'done') {
           this.hosts.recordPower(namespace, name, { powerState: outcome.powerState, lastError: null }, { type: 'PowerChanged', message: `power ${action} done: ${outcome.powerState}`, data: { action, powerState: outcome.powerState } });
+        } else if (outcome.kind === 'sent') {
+          this.hosts.recordPower(namespace, name, { lastError: null }, { type: 'PowerSignalSent', message: outcome.message, data: { action } });
         } else {
           this.hosts.recordPower(namespace, name, {}, { type: 'PowerActionNeeded', message: outcome.message, data: { action } });
         }
       })
       .catch((error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
+        const full = error instanceof Error ? error.message : String(error);
+        const message = full.length > 500 ? `${full.slice(0, 500)}…` : full;
         log.warn({ err: message }, 'power action failed');
         this.hosts.recordPower(namespace, name, { lastError: `power ${action}: ${message}` }, { type: 'PowerFailed', message: `power ${action} failed: ${message}`, data: { action } });
       })

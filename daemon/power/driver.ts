@@ -3,7 +3,11 @@ import type { BootMode, PowerState, PxeResult, SystemInfo } from '../redfish/cli
 export type PowerAction = 'on' | 'off' | 'reset';
 
 /** What a power action did: done, or handed to a person or to the ramdisk to finish. */
-export type PowerOutcome = { kind: 'done'; powerState: PowerState } | { kind: 'requested'; message: string };
+export type PowerOutcome =
+  | { kind: 'done'; powerState: PowerState }
+  /** Sent, with no way to confirm it (Wake-on-LAN is unacknowledged). */
+  | { kind: 'sent'; message: string }
+  | { kind: 'requested'; message: string };
 
 /**
  * How the daemon powers and network-boots one host, whatever it has: a Redfish BMC, only a

@@ -21,7 +21,7 @@ export class WakeOnLanDriver extends WithoutBmc implements PowerDriver {
   async power(action: PowerAction): Promise<PowerOutcome> {
     if (action === 'on') {
       for (const mac of this.macs) await sendWakeOnLan(mac, this.settings);
-      return { kind: 'requested', message: `Wake-on-LAN magic packet sent to ${this.macs.join(', ')} (${this.settings.broadcast}:${this.settings.port})` };
+      return { kind: 'sent', message: `Wake-on-LAN magic packet sent to ${this.macs.join(', ')} (${this.settings.broadcast}:${this.settings.port})` };
     }
     return {
       kind: 'requested',

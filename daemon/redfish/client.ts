@@ -165,8 +165,13 @@ export class RedfishClient {
     if (options.graceful) {
       const allowed = await this.resetTypes(body);
       if (pick(allowed, 'GracefulShutdown')) {
-        await this.reset(body, ['GracefulShutdown'], 'graceful shutdown');
-        if (await this.reached('Off', this.timings.gracefulDeadlineMs)) return;
+        try {
+          await this.reset(body, ['GracefulShutdown'], 'graceful shutdown');
+          if (await this.reached('Off', this.timings.gracefulDeadlineMs)) return;
+        } catch (error) {
+          // Refused (no OS to ask, or not supported after all): force it, as promised.
+          if (!(error instanceof RedfishError && error.kind === 'http')) throw error;
+        }
       }
     }
     await this.reset(body, ['ForceOff', 'PushPowerButton'], 'power off');
@@ -221,6 +226,9 @@ export class RedfishClient {
       } catch (error) {
         const busy = error instanceof RedfishError && error.status === 400 && /InvalidOperationForSystemState/i.test(`${error.messageId ?? ''} ${error.message}`);
         if (!busy || attempt >= 5) throw error;
+        // A resent On/ForceOff whose first copy landed is refused the same way: already there is done.
+        const wanted = type === 'On' || type === 'ForceOn' ? 'On' : type === 'ForceOff' || type === 'GracefulShutdown' ? 'Off' : null;
+        if (wanted && (await this.powerState()) === wanted) return;
         await sleep(this.timings.pollIntervalMs * (attempt + 1));
       }
     }

@@ -119,6 +119,15 @@ export class BmcConnection {
     return { body, etag, path: response.path };
   }
 
+  /**
+   * A GET whose answer may carry no JSON at all: a task monitor answers 202 while the task
+   * runs and 204 (or the resource) when it is done.
+   */
+  async poll(path: string): Promise<{ status: number; body: Json | null }> {
+    const response = await this.retrying(`GET ${path}`, true, () => this.raw('GET', path, undefined, {}, 'auto'));
+    return { status: response.status, body: safeJson(response.text) };
+  }
+
   async patch(path: string, body: Json, options: WriteOptions): Promise<RawResponse> {
     const headers: Record<string, string> = options.etag ? { 'if-match': options.etag } : {};
     return this.retrying(`PATCH ${path}`, options.idempotent, () => this.raw('PATCH', path, body, headers, 'auto'));

@@ -36,6 +36,9 @@ function firstExtended(info: unknown): { message?: string; id?: string } {
  * The most useful words from an error response, whatever its shape: a Redfish error object,
  * ExtendedInfo as an object, HTML, plain text labelled JSON, or nothing at all.
  */
+// A BMC's words go into host status, events and logs: bounded, whatever it sends.
+const clip = (text: string): string => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
+
 export function describeErrorBody(text: string): { message: string; messageId?: string } {
   const trimmed = text.trim();
   if (trimmed === '') return { message: 'no error details in the response' };
@@ -46,7 +49,7 @@ export function describeErrorBody(text: string): { message: string; messageId?: 
       const extended = firstExtended(error['@Message.ExtendedInfo']);
       const message = extended.message ?? (typeof error.message === 'string' ? error.message : undefined);
       const id = extended.id ?? (typeof error.code === 'string' ? error.code : undefined);
-      if (message) return { message, ...(id ? { messageId: id } : {}) };
+      if (message) return { message: clip(message), ...(id ? { messageId: clip(id) } : {}) };
     }
   } catch {
     // Not JSON, whatever the Content-Type said.

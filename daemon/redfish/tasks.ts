@@ -8,8 +8,9 @@ const DONE = new Set(['Completed']);
 const FAILED = new Set(['Exception', 'Killed', 'Cancelled', 'Interrupted']);
 
 /**
- * Follows a 202 Accepted to the end of its task monitor (quirk 17). The monitor may 404 for a
- * moment after it is announced (iDRAC10), and answers 200/204 with the result when done.
+ * Follows a 202 Accepted to the end of its task (quirk 17): a DMTF task monitor (202 while
+ * running, 200/204 when done) or a Task resource with a TaskState. The URL may 404 for a
+ * moment after it is announced (iDRAC10).
  */
 export async function awaitTask(connection: BmcConnection, response: RawResponse, what: string, deadlineMs: number): Promise<void> {
   if (response.status !== 202) return;
@@ -21,14 +22,15 @@ export async function awaitTask(connection: BmcConnection, response: RawResponse
   while (Date.now() < until) {
     await sleep(Math.min(wait, 5000));
     try {
-      const task = await connection.get(monitor);
-      const state = typeof task.body.TaskState === 'string' ? task.body.TaskState : undefined;
-      // A monitor that answers with the resource itself (no TaskState) has finished.
-      if (state === undefined || DONE.has(state)) return;
-      if (FAILED.has(state)) {
-        const messages = Array.isArray(task.body.Messages) ? task.body.Messages.map((m) => (m as { Message?: string }).Message).filter(Boolean) : [];
-        throw new RedfishError(`BMC task for ${what} ended ${state}${messages.length ? `: ${messages.join('; ')}` : ''}`, 'http');
+      const { status, body } = await connection.poll(monitor);
+      // A DMTF task monitor says "still running" with 202 and "done" with 200/204; a Task
+      // resource (iDRAC jobs) says it in TaskState.
+      const state = typeof body?.TaskState === 'string' ? body.TaskState : undefined;
+      if (FAILED.has(state ?? '')) {
+        const messages = Array.isArray(body?.Messages) ? body.Messages.map((m) => (m as { Message?: string }).Message).filter(Boolean) : [];
+        throw new RedfishError(`BMC task for ${what} ended ${state}${messages.length ? `: ${messages.join('; ').slice(0, 300)}` : ''}`, 'http');
       }
+      if (status !== 202 && (state === undefined || DONE.has(state))) return;
     } catch (error) {
       if (!(error instanceof RedfishError) || error.status !== 404) throw error;
     }

@@ -161,6 +161,13 @@ describe('PATCH /api/v1/hosts/{namespace}/{name}', () => {
     expect(d.daemon.services?.hosts.bmcPassword('default', 'patch-me')).toBe('new-secret-pw');
   });
 
+  it('never lets the stored password follow the host to a new BMC address', async () => {
+    const moved = await d.api('PATCH', '/api/v1/hosts/default/patch-me', { redfishConnection: { address: 'https://203.0.113.66' } });
+    expect(moved.status).toBe(409);
+    expect(fields(moved.body)).toEqual(['redfishConnection.password']);
+    expect((await d.api('GET', '/api/v1/hosts/default/patch-me')).body).toMatchObject({ redfishConnection: { address: 'https://[2001:db8::5]:8443' } });
+  });
+
   it('accepts application/merge-patch+json', async () => {
     const res = await d.api('PATCH', '/api/v1/hosts/default/patch-me', { labels: { merge: 'patch' } }, { 'content-type': 'application/merge-patch+json' });
     expect(res.status).toBe(200);

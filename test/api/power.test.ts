@@ -45,7 +45,7 @@ describe('POST /api/v1/hosts/{namespace}/{name}/power without a BMC', () => {
     try {
       await d.api('POST', '/api/v1/hosts', { name: 'nuc', powerControl: 'wol', bootMACAddresses: ['aa:bb:cc:00:11:22'] });
       expect((await d.api('POST', '/api/v1/hosts/default/nuc/power', { action: 'on' })).status).toBe(202);
-      const event = await nextEvent(d, 'nuc', 'PowerActionNeeded');
+      const event = await nextEvent(d, 'nuc', 'PowerSignalSent');
       expect(event.message).toContain('magic packet sent to aa:bb:cc:00:11:22');
       while (packets.length < 3) await new Promise((resolve) => listener.once('message', resolve));
       expect(packets[0]?.equals(magicPacket('aa:bb:cc:00:11:22'))).toBe(true);

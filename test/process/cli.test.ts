@@ -99,6 +99,9 @@ describe('beskar7 CLI against a real daemon', () => {
     const usage = await runCli(['host', 'add'], env);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('name the host');
+    const sneaky = await runCli(['host', 'delete', '../tokens/0123456789abcdef'], env);
+    expect(sneaky.code).toBe(2);
+    expect(sneaky.stderr).toContain('is not a host reference');
     const flag = await runCli(['host', 'list', '--colour'], env);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/Unknown option '--colour'/);

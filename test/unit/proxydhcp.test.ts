@@ -90,6 +90,15 @@ describe('proxyDHCP pipeline', () => {
     expect(offer('bios', KNOWN, 'dhcp', { ciaddr: '10.55.0.77' }).outcome).toMatchObject({ address: '10.55.0.77', port: 68, broadcast: false });
   });
 
+  it('ignores a client whose architecture option is damaged rather than guessing BIOS', () => {
+    const data = Buffer.from(pxeRequest('efi-x64', KNOWN));
+    // Option 93 is 2 bytes; rewrite its length to 1 and its value to one byte, keeping the rest intact.
+    const at = data.indexOf(Buffer.from([93, 2, 0, 7]));
+    expect(at).toBeGreaterThan(0);
+    const damaged = Buffer.concat([data.subarray(0, at), Buffer.from([93, 1, 7]), data.subarray(at + 4)]);
+    expect(handleDatagram({ data: damaged, address: '0.0.0.0', port: 68, listener: 'dhcp' }, settings, policy)).toMatchObject({ kind: 'ignore', reason: 'unsupported-arch' });
+  });
+
   it('ignores garbage and replies (BOOTREPLY) silently', () => {
     expect(handleDatagram({ data: Buffer.from('hello'), address: '1.2.3.4', port: 68, listener: 'dhcp' }, settings, policy)).toEqual({ kind: 'ignore', reason: 'malformed' });
     const { outcome } = offer('bios');

@@ -159,6 +159,18 @@ describe('quirk 8: reset types differ', () => {
   });
 });
 
+describe('graceful shutdown', () => {
+  it('forces the power off when the BMC refuses the graceful shutdown', async () => {
+    await withEmulator({ mockup: rackmount }, async (_e, bmc) => {
+      bmc.system().setPowerState('On');
+      bmc.failNext({ kind: 'status', status: 400, body: 'redfish' }, { method: 'POST', path: /Reset/ });
+      await withClient(bmc, (client) => client.powerOff({ graceful: true }));
+      expect(bmc.system().powerState).toBe('Off');
+      expect(bmc.stats.resets.map((r) => r.resetType)).toContain('ForceOff');
+    });
+  });
+});
+
 describe('quirk 9: power state lags and "not now" answers', () => {
   it('waits through PoweringOn until On', async () => {
     await withEmulator({ mockup: rackmount, faults: { powerOnDelayMs: 150 } }, async (_e, bmc) => {
@@ -353,6 +365,18 @@ describe('quirk 16: several systems, varying ids', () => {
 describe('quirk 17: 202 and task monitors', () => {
   it('follows the task of a reset and a PATCH, even when its URL 404s at first (iDRAC10)', async () => {
     await withEmulator({ mockup: rackmount, faults: { tasks: { on: ['reset', 'patch'], runningPolls: 2, notFoundPolls: 2, retryAfterSeconds: 0 } } }, async (_e, bmc) => {
+      bmc.system().setPowerState('Off');
+      await withClient(bmc, async (client) => {
+        await client.setOneTimePxe('UEFI');
+        await client.powerOn();
+      });
+      expect(bmc.system().powerState).toBe('On');
+      expect(bmc.system().bootHistory.at(-1)?.target).toBe('Pxe');
+    });
+  });
+
+  it('follows a DMTF task monitor (202 while running, 204 without a body when done)', async () => {
+    await withEmulator({ mockup: rackmount, faults: { tasks: { on: ['reset', 'patch'], runningPolls: 2, retryAfterSeconds: 0, location: 'monitor' } } }, async (_e, bmc) => {
       bmc.system().setPowerState('Off');
       await withClient(bmc, async (client) => {
         await client.setOneTimePxe('UEFI');

@@ -17,13 +17,17 @@ interface TokenRow {
 
 const hash = (secret: string): Buffer => createHash('sha256').update(secret).digest();
 
+/** How many renders of one boot stay valid at once (see issue()). */
+const LIVE_PER_HOST = 3;
+
 /**
- * The ramdisk's bearer tokens: 256 random bits, bound to one host and one boot (a new boot
- * revokes the host's older tokens), expiring, kept only as sha256, compared in constant time.
- * Callers run issue() inside their write transaction.
+ * The ramdisk's bearer tokens: 256 random bits, bound to one host and its current boot,
+ * expiring, kept only as sha256, compared in constant time. Callers run issue() inside their
+ * write transaction.
  */
 export class BootTokens {
   private readonly revokeForHost: Database.Statement<[number, number]>;
+  private readonly revokeOlder: Database.Statement<[number, number, number]>;
   private readonly insert: Database.Statement<[number, NetbootMode, Buffer, number, number]>;
   private readonly live: Database.Statement<[string, string, number], TokenRow>;
 
@@ -33,6 +37,10 @@ export class BootTokens {
     private readonly now: () => number = Date.now,
   ) {
     this.revokeForHost = sqlite.prepare('UPDATE boot_tokens SET revoked_at = ? WHERE host_id = ? AND revoked_at IS NULL');
+    this.revokeOlder = sqlite.prepare(
+      `UPDATE boot_tokens SET revoked_at = ? WHERE host_id = ? AND revoked_at IS NULL
+       AND id NOT IN (SELECT id FROM boot_tokens WHERE host_id = ? AND revoked_at IS NULL ORDER BY id DESC LIMIT ${LIVE_PER_HOST})`,
+    );
     this.insert = sqlite.prepare('INSERT INTO boot_tokens (host_id, mode, secret_hash, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)');
     this.live = sqlite.prepare(
       `SELECT t.id, t.host_id, t.mode, t.secret_hash FROM boot_tokens t JOIN hosts h ON h.id = t.host_id
@@ -40,12 +48,16 @@ export class BootTokens {
     );
   }
 
-  /** A fresh token for the host's next boot; every older token of the host stops working. */
+  /**
+   * A fresh token for the host's current boot. The script route is public and a MAC is no
+   * secret, so a stranger's render must not cancel the real machine's boot: the newest few
+   * tokens stay valid, older ones stop working, and disarming the host (revoke) ends them all.
+   */
   issue(hostId: number, mode: NetbootMode): string {
     const now = this.now();
     const secret = randomBytes(32).toString('base64url');
-    this.revokeForHost.run(now, hostId);
     this.insert.run(hostId, mode, hash(secret), now, now + this.ttlMs);
+    this.revokeOlder.run(now, hostId, hostId);
     return secret;
   }
 
