@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 const TAIL_CHARS = 4096;
 
@@ -11,6 +11,23 @@ export interface StopOutcome extends ChildExit {
   /** True when SIGTERM was not enough within the timeout and SIGKILL was sent. */
   killed: boolean;
   ms: number;
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited within `timeoutMs`: ours only, by PID. */
+export async function stopChild(child: ChildProcess, exited: Promise<ChildExit>, exitedNow: () => ChildExit | undefined, timeoutMs: number): Promise<StopOutcome> {
+  const started = Date.now();
+  const already = exitedNow();
+  if (already) return { ...already, killed: false, ms: 0 };
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const first = await Promise.race([exited, timedOut]);
+  clearTimeout(timer);
+  if (first !== 'timeout') return { ...first, killed: false, ms: Date.now() - started };
+  child.kill('SIGKILL');
+  return { ...(await exited), killed: true, ms: Date.now() - started };
 }
 
 export interface Child {
@@ -82,20 +99,7 @@ export function startChild(name: string, command: readonly string[], options: Ch
   const output = () => ({ stdout: options.keepStdout ? outChunks.join('') : outTail, stderr: errTail });
   const tail = () => `--- ${name} stdout (tail) ---\n${keepTail(output().stdout)}\n--- ${name} stderr (tail) ---\n${errTail}`;
 
-  const stop = async (timeoutMs: number): Promise<StopOutcome> => {
-    const started = Date.now();
-    if (exited) return { ...exited, killed: false, ms: 0 };
-    child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const first = await Promise.race([exitedPromise, timedOut]);
-    clearTimeout(timer);
-    if (first !== 'timeout') return { ...first, killed: false, ms: Date.now() - started };
-    child.kill('SIGKILL');
-    return { ...(await exitedPromise), killed: true, ms: Date.now() - started };
-  };
+  const stop = (timeoutMs: number): Promise<StopOutcome> => stopChild(child, exitedPromise, () => exited, timeoutMs);
 
   return { name, pid, exited: exitedPromise, exit: () => exited, output, tail, stop };
 }

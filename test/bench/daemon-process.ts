@@ -1,19 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { stopChild, type ChildExit, type StopOutcome } from './child.js';
 
 const TOKEN = /b7_[a-f0-9]{16}_[A-Za-z0-9_-]{43}/;
 const READY_MESSAGE = 'beskar7 daemon ready';
 const TAIL_CHARS = 4096;
 
-export interface DaemonExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-export interface StopOutcome extends DaemonExit {
-  /** True when SIGTERM was not enough within the timeout and SIGKILL was sent. */
-  killed: boolean;
-  ms: number;
-}
+export type DaemonExit = ChildExit;
+export type { StopOutcome };
 
 export interface DaemonProcess {
   pid: number;
@@ -107,20 +100,7 @@ export async function startDaemon(options: StartOptions): Promise<DaemonProcess>
 
   const tail = () => `--- daemon stdout (tail) ---\n${outTail}\n--- daemon stderr (tail) ---\n${errTail}`;
 
-  const stop = async (timeoutMs: number): Promise<StopOutcome> => {
-    const started = Date.now();
-    if (exited) return { ...exited, killed: false, ms: 0 };
-    child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const first = await Promise.race([exitPromise, timedOut]);
-    clearTimeout(timer);
-    if (first !== 'timeout') return { ...first, killed: false, ms: Date.now() - started };
-    child.kill('SIGKILL');
-    return { ...(await exitPromise), killed: true, ms: Date.now() - started };
-  };
+  const stop = (timeoutMs: number): Promise<StopOutcome> => stopChild(child, exitPromise, () => exited, timeoutMs);
 
   const deadline = Date.now() + options.startTimeoutMs;
   while (port === undefined || token === undefined) {
