@@ -6,8 +6,8 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRequest } from '../../../bootserver/tftp/packet.js';
-import { fixture, random, requireClient, run, sameBytes, startServer, type Running } from './helpers.js';
-import { RawClient } from './raw-client.js';
+import { fixture, random, requireClient, run, sameBytes, startServer, type Running } from '../../process/tftp/helpers.js';
+import { RawClient } from '../../process/tftp/raw-client.js';
 
 const fx = fixture('beskar7-tftp-security-');
 let srv: Running;

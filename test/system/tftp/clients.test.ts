@@ -5,7 +5,7 @@
 import { unlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromNetascii, toNetascii } from '../../../bootserver/tftp/netascii.js';
-import { fixture, random, requireClient, run, sameBytes, startServer, type Running } from './helpers.js';
+import { fixture, random, requireClient, run, sameBytes, startServer, type Running } from '../../process/tftp/helpers.js';
 
 const MiB = 1024 * 1024;
 /** 65,536 blocks of 512 bytes and then some: the block number wraps from 65535 to 0. */

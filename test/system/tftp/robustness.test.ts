@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAck, encodeRequest } from '../../../bootserver/tftp/packet.js';
-import { fixture, random, requireClient, run, same, sameBytes, startServer, type Running } from './helpers.js';
-import { RawClient, rawDownload } from './raw-client.js';
+import { fixture, random, requireClient, run, same, sameBytes, startServer, type Running } from '../../process/tftp/helpers.js';
+import { RawClient, rawDownload } from '../../process/tftp/raw-client.js';
 
 const fx = fixture('beskar7-tftp-robust-');
 let srv: Running;
