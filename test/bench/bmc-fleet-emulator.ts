@@ -11,6 +11,7 @@
 import { startBmcEmulator } from '../bmc/emulator.js';
 import type { EmulatedBmc } from '../bmc/types.js';
 import { emulatorSpecSchema, powerOnDelayFor, type EmulatorReady, type FleetState } from './bmc-fleet-protocol.js';
+import { stopOnSignals } from '../bmc/signals.js';
 
 const MAX_PROBLEMS = 10;
 
@@ -106,14 +107,4 @@ function state(): FleetState {
 }
 
 process.on('SIGUSR2', () => process.stdout.write(`${JSON.stringify(state())}\n`));
-let stopping = false;
-const shutdown = (): void => {
-  if (stopping) return;
-  stopping = true;
-  emulator.stop().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
+stopOnSignals(emulator);

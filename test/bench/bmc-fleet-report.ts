@@ -4,6 +4,7 @@ import type { FleetState } from './bmc-fleet-protocol.js';
 import { grid } from './grid.js';
 import type { Row, Verdict } from './report.js';
 import { table } from './table.js';
+import type { MachineInfo } from './machine.js';
 
 /** The goal: 1,000 BMCs powered on with a one-time PXE boot in under 30 s, on 2 cores. */
 export const GOALS = { bmcs: 1000, wallSeconds: 30 } as const;
@@ -44,7 +45,7 @@ export interface FleetResults {
   mode: 'full' | 'short';
   startedAt: string;
   goals: typeof GOALS;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string; openFilesLimit: number | null; note: string };
+  machine: MachineInfo & { openFilesLimit: number | null };
   busyBefore: number;
   client: Record<string, unknown>;
   runs: Measured[];

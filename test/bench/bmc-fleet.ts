@@ -19,6 +19,7 @@ import { busyCoresNow, cpuShare, sampleCpu } from './cpu.js';
 import { readMemory } from './memory.js';
 import { isMain, runStandalone } from './standalone.js';
 import { ROOT, failedRun, say, writeJson, type BenchOptions, type BenchSummary } from './summary.js';
+import { machineInfo } from './machine.js';
 
 const NAME = 'BMC fleet power-on + one-time PXE';
 const OUTPUT = path.join(ROOT, 'test-output/bench-bmc-fleet.json');
@@ -232,19 +233,14 @@ export async function runBmcFleetBench(options: BenchOptions): Promise<BenchSumm
       for (const s of plan.scenarios) {
         runs.push(await measure(s, signal, (child) => cleanup.add(`stop the emulator (pid ${child.pid})`, () => (child.exit() ? undefined : child.stop(STOP_TIMEOUT_MS)))));
       }
-      const cpus = os.cpus();
       const { connection, timings } = daemonClientOptions();
       return {
         mode,
         startedAt,
         goals: GOALS,
         machine: {
-          cpus: cpus.length,
-          cpuModel: cpus[0]?.model ?? 'unknown',
-          node: process.version,
-          platform: `${os.platform()} ${os.release()}`,
+          ...machineInfo(`the client runs in this process, the ${MOCKUP} BMCs in one emulator process; both share the ${os.cpus().length} cores`),
           openFilesLimit: openFiles,
-          note: `the client runs in this process, the ${MOCKUP} BMCs in one emulator process; both share the ${cpus.length} cores`,
         },
         busyBefore,
         client: { connection: { timeoutMs: connection.timeoutMs, retry: connection.retry }, timings: { ...DEFAULT_TIMINGS, ...timings }, mockup: MOCKUP, start: 'Off, no override' },

@@ -14,6 +14,7 @@ import { seedHosts } from './seed.js';
 import { isMain, runStandalone } from './standalone.js';
 import { MAIN_JS, ROOT, failedRun, say, writeJson, type BenchOptions, type BenchSummary } from './summary.js';
 import { table } from './table.js';
+import { machineInfo } from './machine.js';
 
 const NAME = 'hosts API (REST)';
 const OUTPUT = path.join(ROOT, 'test-output/bench-hosts-api.json');
@@ -79,7 +80,7 @@ async function measure(daemon: DaemonProcess, mode: keyof typeof MODES, dataDir:
   return {
     mode,
     startedAt,
-    machine: { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}`, note },
+    machine: machineInfo(note),
     daemon: { pid: daemon.pid, command: daemon.args, settings: daemonSettings(dataDir), logMB: mb(daemon.logBytes()) },
     seed: seed.result,
     memoryAfterSeed,

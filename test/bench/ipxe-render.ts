@@ -17,6 +17,7 @@ import { NGINX, startNginx } from './nginx.js';
 import { seedHosts } from './seed.js';
 import { isMain, runStandalone } from './standalone.js';
 import { MAIN_JS, ROOT, failedRun, say, writeJson, type BenchOptions, type BenchSummary } from './summary.js';
+import { machineInfo } from './machine.js';
 
 const NAME = 'iPXE script renders vs nginx';
 const OUTPUT = path.join(ROOT, 'test-output/bench-ipxe-render.json');
@@ -117,18 +118,11 @@ export async function runIpxeRenderBench(options: BenchOptions): Promise<BenchSu
       }
       const nginxStop = await nginx.child.stop(5000);
 
-      const cpus = os.cpus();
       return {
         mode,
         startedAt,
         goals: GOALS,
-        machine: {
-          cpus: cpus.length,
-          cpuModel: cpus[0]?.model ?? 'unknown',
-          node: process.version,
-          platform: `${os.platform()} ${os.release()}`,
-          note: `autocannon runs in this process; it and the server share the ${cpus.length} cores; nginx: one process, access_log off`,
-        },
+        machine: machineInfo(`autocannon runs in this process; it and the server share the ${os.cpus().length} cores; nginx: one process, access_log off`),
         busyBefore,
         shape: { connections: CONNECTIONS, durationSeconds: plan.durationSeconds, warmupSeconds: plan.warmupSeconds, macsPerVariant: MACS_PER_VARIANT },
         daemon: { pid: daemon.pid, command: daemon.args, settings, stop: daemonStop },

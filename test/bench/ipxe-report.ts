@@ -4,6 +4,7 @@ import { grid } from './grid.js';
 import type { LoadSummary } from './load.js';
 import type { Row, Verdict } from './report.js';
 import { table } from './table.js';
+import type { MachineInfo } from './machine.js';
 
 /** The goal: at least half of what nginx serves of a static file of the same size. */
 export const GOALS = { rendersRatio: 0.5 } as const;
@@ -25,7 +26,7 @@ export interface IpxeResults {
   mode: 'full' | 'short';
   startedAt: string;
   goals: typeof GOALS;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string; note: string };
+  machine: MachineInfo;
   busyBefore: number;
   shape: { connections: number; durationSeconds: number; warmupSeconds: number; macsPerVariant: number };
   daemon: { pid: number; command: string[]; settings: Record<string, unknown>; stop?: StopOutcome };

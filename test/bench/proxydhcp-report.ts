@@ -7,6 +7,7 @@ import { total } from './prom-text.js';
 import type { Row, Verdict } from './report.js';
 import type { SeedResult } from './seed.js';
 import { table } from './table.js';
+import type { MachineInfo } from './machine.js';
 
 /** The goals: at least dnsmasq's offers/s, and a p99 no worse than its. */
 export const GOALS = { offersRatio: 1.0, p99Ratio: 1.0, sustainedBelowDropPercent: 1 } as const;
@@ -45,7 +46,7 @@ export interface ProxyDhcpResults {
   mode: 'full' | 'short';
   startedAt: string;
   goals: typeof GOALS;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string; note: string };
+  machine: MachineInfo;
   busyBefore: number;
   load: { generator: string; example: string[]; hosts: number; rates: number[]; seconds: number; warmup: { rate: number; seconds: number } };
   dnsmasq: ServerResults & { version: string };

@@ -20,6 +20,7 @@ import { WARMUP, measureStep, warmUp } from './proxydhcp-sweep.js';
 import { seedInNamespace } from './seed-in-ns.js';
 import { isMain, runStandalone } from './standalone.js';
 import { MAIN_JS, ROOT, failedRun, say, writeJson, type BenchOptions, type BenchSummary } from './summary.js';
+import { machineInfo } from './machine.js';
 
 const NAME = 'proxyDHCP offers vs dnsmasq';
 const OUTPUT = path.join(ROOT, 'test-output/bench-proxydhcp.json');
@@ -129,7 +130,7 @@ async function measure({ mode, busyBefore, segment, dir, signal, cleanup }: Cont
     mode,
     startedAt,
     goals: GOALS,
-    machine: { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}`, note },
+    machine: machineInfo(note),
     busyBefore,
     load: { generator: firstLine(PERFDHCP, ['-v']), example: perfdhcpCommand(load(plan.rates[0], plan.seconds)), hosts: plan.hosts, rates: [...plan.rates], seconds: plan.seconds, warmup: WARMUP },
     dnsmasq: { version: firstLine(DNSMASQ, ['--version']), command: dnsmasqArgs, ...peer },

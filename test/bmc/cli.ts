@@ -17,6 +17,7 @@ import { faultsSchema } from './faults.js';
 import { PROFILES, profile } from './profiles.js';
 import type { ProfileName } from './profiles.js';
 import type { BmcEmulatorOptions, SessionServiceMode } from './types.js';
+import { stopOnSignals } from './signals.js';
 
 const usage = 'usage: cli.ts --mockup <dir> [--count N] [--https] [--port-base P] [--seed S] [--profile NAME] [--faults JSON] [--ca-out FILE] [--json] [--verbose]';
 
@@ -113,14 +114,4 @@ if (values.json) {
   process.stderr.write(`${emulator.bmcs.length} BMC(s) up in ${emulator.startupMs} ms; credentials ${first?.username ?? ''}/${first?.password ?? ''}; Ctrl-C to stop\n`);
 }
 
-let stopping = false;
-const shutdown = (): void => {
-  if (stopping) return;
-  stopping = true;
-  emulator.stop().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+stopOnSignals(emulator);
