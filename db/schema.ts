@@ -27,12 +27,45 @@ export const hosts = sqliteTable(
     netbootMode: text('netboot_mode', { enum: ['inspect', 'provision', 'wipe'] }),
     lastError: text('last_error'),
     retryAt: integer('retry_at'),
+    // The lifecycle engine's durable memory: what it waits for and until when, so a restart
+    // (even kill -9) picks every host up where it was.
+    /** When the current wait (inspection, provisioning, wipe) gives up. */
+    deadlineAt: integer('deadline_at'),
+    /** Consecutive failed attempts of the current step; drives the retry backoff. */
+    attempts: integer('attempts').notNull().default(0),
+    /** The state an Error resumes when its retry time comes. */
+    errorState: text('error_state'),
+    /** An operator's request waiting for the engine (re-inspect). */
+    requestedAction: text('requested_action', { enum: ['inspect'] }),
+    /** Per-run fields: the report of this run's own boot, its progress, its milestones. Cleared on deprovision. */
+    runReport: text('run_report', { mode: 'json' }).$type<unknown>(),
+    runProgress: text('run_progress', { mode: 'json' }).$type<Record<string, unknown>>(),
+    runStartedAt: integer('run_started_at'),
+    inspectedAt: integer('inspected_at'),
+    provisionedAt: integer('provisioned_at'),
+    bootedAt: integer('booted_at'),
+    /** What the deprovisioning run must wipe (null: nothing). */
+    pendingWipe: text('pending_wipe', { mode: 'json' }).$type<{ method: string; disks: string[] }>(),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
     // Bumped on every write; lets clients (the shim) detect lost updates.
     resourceVersion: integer('resource_version').notNull().default(1),
   },
   (t) => [uniqueIndex('hosts_identity').on(t.namespace, t.name), index('hosts_state').on(t.state)],
+);
+
+// What the ramdisk said while it ran, per host, newest kept (the engine trims old chunks).
+export const hostLogs = sqliteTable(
+  'host_logs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    hostId: integer('host_id')
+      .notNull()
+      .references(() => hosts.id, { onDelete: 'cascade' }),
+    at: integer('at').notNull(),
+    text: text('text').notNull(),
+  },
+  (t) => [index('host_logs_host').on(t.hostId, t.id)],
 );
 
 // A MAC identifies one host: the primary key makes that a database guarantee, and it is
@@ -78,6 +111,12 @@ export const machines = sqliteTable(
     addresses: text('addresses', { mode: 'json' }).$type<unknown[]>().notNull().default(sql`'[]'`),
     failureReason: text('failure_reason'),
     failureMessage: text('failure_message'),
+    /** How to clean the host when the machine lets it go (null: no wipe). */
+    deprovision: text('deprovision', { mode: 'json' }).$type<unknown>(),
+    /** Hosts that failed this machine's validation: never offered to it again. */
+    rejectedHostIds: text('rejected_host_ids', { mode: 'json' }).$type<number[]>().notNull().default(sql`'[]'`),
+    /** Set when deletion was asked for; the row goes once the host is deprovisioned. */
+    deletionRequestedAt: integer('deletion_requested_at'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
     resourceVersion: integer('resource_version').notNull().default(1),
@@ -105,7 +144,7 @@ export const bootTokens = sqliteTable(
     hostId: integer('host_id')
       .notNull()
       .references(() => hosts.id, { onDelete: 'cascade' }),
-    mode: text('mode', { enum: ['inspect', 'provision', 'wipe'] }).notNull(),
+    mode: text('mode', { enum: ['inspect', 'provision', 'wipe', 'os'] }).notNull(),
     secretHash: blob('secret_hash', { mode: 'buffer' }).notNull(),
     issuedAt: integer('issued_at').notNull(),
     expiresAt: integer('expires_at').notNull(),

@@ -22,6 +22,15 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   query?: Q;
   body?: B;
   responses: Record<number, RouteResponse>;
+  /** Largest request body this route takes, when it differs from http.bodyLimitBytes. */
+  bodyLimit?: number;
+  /** Media types the body may have besides JSON (a string body schema goes with text/plain). */
+  bodyTypes?: string[];
+  /**
+   * Runs after the path is parsed and before query and body are: authority checks that must
+   * answer the same whatever the body holds (the ramdisk's boot tokens).
+   */
+  guard?: (params: z.output<P>, request: FastifyRequest) => void;
   handler: (
     input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> },
     request: FastifyRequest,
@@ -72,10 +81,14 @@ export function registerRoutes(app: FastifyInstance, specs: AnyRouteSpec[]): voi
       method: spec.method,
       url: spec.url,
       config: { auth: spec.auth },
+      ...(spec.bodyLimit !== undefined ? { bodyLimit: spec.bodyLimit } : {}),
       handler: async (request, reply) => {
+        const params = parsePart('params', spec.params, request.params);
+        spec.guard?.(params, request);
         const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-        if (spec.body && mediaType && mediaType !== 'application/json' && mediaType !== 'application/merge-patch+json') {
-          throw new DomainError('UnsupportedMediaType', `unsupported Content-Type ${mediaType}; send application/json`);
+        const accepted = ['application/json', 'application/merge-patch+json', ...(spec.bodyTypes ?? [])];
+        if (spec.body && mediaType && !accepted.includes(mediaType)) {
+          throw new DomainError('UnsupportedMediaType', `unsupported Content-Type ${mediaType}; send ${spec.bodyTypes?.[0] ?? 'application/json'}`);
         }
         if (spec.body && (request.body === undefined || request.body === null)) {
           throw new DomainError('BadRequest', 'a JSON request body is required (Content-Type: application/json)', [
@@ -83,7 +96,7 @@ export function registerRoutes(app: FastifyInstance, specs: AnyRouteSpec[]): voi
           ]);
         }
         const input = {
-          params: parsePart('params', spec.params, request.params),
+          params,
           query: parsePart('query', spec.query, request.query),
           body: parsePart('body', spec.body, request.body),
         };

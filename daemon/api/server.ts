@@ -43,6 +43,11 @@ function requestIds(): () => string {
   return () => `${prefix}-${(next++).toString(36)}`;
 }
 
+/** NoCloud seed URLs carry a token in the path (cloud-init cannot send headers): never log it. */
+export function redactUrl(url: string): string {
+  return url.startsWith('/api/v1/nocloud/') ? url.replace(/^(\/api\/v1\/nocloud\/[^/]*\/[^/]*\/)[^/?]*/, '$1<redacted>') : url;
+}
+
 /** The HTTP adapter: routes translate requests to core calls and nothing more. */
 export function buildApi(deps: ApiDependencies): FastifyInstance {
   const { config, metrics } = deps;
@@ -72,7 +77,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     metrics.httpDuration.observe({ method: request.method, route }, seconds);
     if (config.log.requests) {
       request.log.info(
-        { method: request.method, url: request.url, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tokenId: request.tokenId },
+        { method: request.method, url: redactUrl(request.url), route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tokenId: request.tokenId },
         'http request',
       );
     }

@@ -91,6 +91,22 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    lifecycle: z
+      .object({
+        inspectOnEnroll: z.boolean().default(false).describe('inspect every host right after enrollment, so its hardware is known before machines ask for it'),
+        inspectionTimeoutSeconds: z.number().int().min(30).max(86_400).default(600).describe('how long a booted host may take to send its hardware report before the inspection times out'),
+        provisionTimeoutSeconds: z.number().int().min(60).max(86_400).default(3600).describe('how long provisioning (download, write or kexec, boot) may take before it fails'),
+        wipeTimeoutSeconds: z.number().int().min(60).max(604_800).default(14_400).describe('how long a deprovisioning wipe may take'),
+        retryBaseSeconds: z.number().min(0.01).max(3600).default(5).describe('first retry delay after a failed step (BMC unreachable); doubles per attempt, with jitter'),
+        retryMaxSeconds: z.number().min(0.01).max(86_400).default(600).describe('longest retry delay; failed steps are retried forever at most this far apart'),
+        workers: z.number().int().min(1).max(4096).default(128).describe('hosts the engine works on at once (each host has at most one step running)'),
+        ramdiskPollSeconds: z.number().int().min(1).max(300).default(5).describe('how long the ramdisk waits between asking for its next action'),
+        osTokenTtlSeconds: z.number().int().min(300).max(604_800).default(3600).describe('lifetime of the token the provisioned OS uses for booted and its bootstrap data'),
+        bootMode: z.enum(['keep', 'UEFI', 'Legacy']).default('keep').describe('firmware mode of one-time network boots; keep leaves the host as it is (switching can swap its firmware)'),
+        logBytesPerHost: z.number().int().min(4096).max(64 * 1024 * 1024).default(1024 * 1024).describe('ramdisk log kept per host (oldest dropped first)'),
+      })
+      .strict()
+      .prefault({}),
     wol: z
       .object({
         broadcast: z.string().default('255.255.255.255').refine(isIPv4, 'must be an IPv4 address').describe('where Wake-on-LAN magic packets are sent'),

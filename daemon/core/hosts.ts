@@ -239,16 +239,51 @@ export class HostService {
     });
   }
 
-  delete(namespace: string, name: string): void {
-    this.store.write((tx, record) => {
+  /**
+   * Asks for the host to be forgotten: the lifecycle engine powers it off and removes it
+   * (state Deleting meanwhile). Refused while a machine claims it.
+   */
+  delete(namespace: string, name: string): HostView {
+    return this.store.write((tx, record) => {
       const row = this.findRow(tx, namespace, name);
       if (!row) throw notFound('host', `${namespace}/${name}`);
+      if (row.state === 'Deleting') return this.viewOf(row);
       const machine = tx.select().from(machines).where(eq(machines.hostId, row.id)).get();
       if (machine) {
         throw conflict(`host ${namespace}/${name} is claimed by machine ${machine.namespace}/${machine.name}; delete the machine first`);
       }
-      tx.delete(hosts).where(eq(hosts.id, row.id)).run();
-      record({ kind: 'host', namespace, name, type: 'Deleted', message: 'host deleted', data: {} });
+      const updated = tx
+        .update(hosts)
+        .set({ state: 'Deleting', netbootMode: null, requestedAction: null, attempts: 0, retryAt: null, deadlineAt: null, updatedAt: Date.now(), resourceVersion: row.resourceVersion + 1 })
+        .where(eq(hosts.id, row.id))
+        .returning()
+        .get();
+      record({ kind: 'host', namespace, name, type: 'DeletionRequested', message: 'deletion requested: powering off, then forgetting the host', data: { from: row.state } });
+      record({ kind: 'host', namespace, name, type: 'StateChanged', message: `${row.state} → Deleting: deletion requested`, data: { from: row.state, to: 'Deleting' } });
+      return this.viewOf(updated);
+    });
+  }
+
+  /** Asks for a (re-)inspection: done now when the host is idle, right after enrollment when it enrolls. */
+  requestInspection(namespace: string, name: string): HostView {
+    return this.store.write((tx, record) => {
+      const row = this.findRow(tx, namespace, name);
+      if (!row) throw notFound('host', `${namespace}/${name}`);
+      const machine = tx.select().from(machines).where(eq(machines.hostId, row.id)).get();
+      if (machine) throw conflict(`host ${namespace}/${name} is claimed by machine ${machine.namespace}/${machine.name}; its provisioning run inspects it`);
+      const resumable = row.state === 'Error' && (row.errorState === 'Enrolling' || row.errorState === 'Available');
+      if (!['Available', 'Enrolling'].includes(row.state) && !resumable) {
+        throw conflict(`host ${namespace}/${name} is ${row.state}; inspection can be asked for when it is Available`);
+      }
+      if (row.requestedAction === 'inspect') return this.viewOf(row);
+      const updated = tx
+        .update(hosts)
+        .set({ requestedAction: 'inspect', updatedAt: Date.now(), resourceVersion: row.resourceVersion + 1 })
+        .where(eq(hosts.id, row.id))
+        .returning()
+        .get();
+      record({ kind: 'host', namespace, name, type: 'InspectRequested', message: 'inspection requested', data: {} });
+      return this.viewOf(updated);
     });
   }
 

@@ -4,7 +4,7 @@ import type { Keyring } from '../secrets/keyring.js';
 import { bootstrapContext } from '../secrets/contexts.js';
 import { conflict, notFound } from './errors.js';
 import { labelConditions, type LabelFilter } from './hosts.js';
-import { hardwareRequirementsSchema, hostSelectorSchema, type MachineCreate, type MachineView } from './schemas/machine.js';
+import { deprovisionSchema, hardwareRequirementsSchema, hostSelectorSchema, type MachineCreate, type MachineView } from './schemas/machine.js';
 import type { Store, Tx } from './store.js';
 
 type MachineRow = typeof machines.$inferSelect;
@@ -30,6 +30,7 @@ function toView(row: MachineRow, host: { namespace: string; name: string } | nul
     image: row.image,
     hasBootstrapData,
     configurationURL: row.configurationUrl,
+    deprovision: deprovisionSchema.parse(row.deprovision ?? {}),
     status: {
       phase: row.phase as MachineView['status']['phase'],
       host,
@@ -81,6 +82,7 @@ export class MachineService {
           hostSelector: input.hostSelector,
           image: input.image,
           configurationUrl: input.configurationURL ?? null,
+          deprovision: input.deprovision,
           phase: 'Pending',
           createdAt: now,
           updatedAt: now,
@@ -143,15 +145,30 @@ export class MachineService {
   }
 
   /**
-   * Deletes the claim. A claimed host goes back to the pool here; once the lifecycle engine
-   * runs, deprovisioning (power off, wipe) happens before the host is Available again.
+   * Deletes the claim. A machine without a host goes at once (null); one holding a host is
+   * marked and goes once the host is deprovisioned (powered off, wiped if asked, back to
+   * Available) — the view returned says Deleting.
    */
-  delete(namespace: string, name: string): void {
-    this.store.write((tx, record) => {
+  delete(namespace: string, name: string): MachineView | null {
+    return this.store.write((tx, record) => {
       const row = this.findRow(tx, namespace, name);
       if (!row) throw notFound('machine', `${namespace}/${name}`);
-      tx.delete(machines).where(eq(machines.id, row.id)).run();
-      record({ kind: 'machine', namespace, name, type: 'Deleted', message: 'machine deleted', data: {} });
+      if (row.hostId === null) {
+        tx.delete(machines).where(eq(machines.id, row.id)).run();
+        record({ kind: 'machine', namespace, name, type: 'Deleted', message: 'machine deleted', data: {} });
+        return null;
+      }
+      if (row.deletionRequestedAt !== null) return this.viewOf(tx, row);
+      const host = tx.select({ namespace: hosts.namespace, name: hosts.name }).from(hosts).where(eq(hosts.id, row.hostId)).get();
+      const updated = tx
+        .update(machines)
+        .set({ deletionRequestedAt: Date.now(), phase: 'Deleting', updatedAt: Date.now(), resourceVersion: row.resourceVersion + 1 })
+        .where(eq(machines.id, row.id))
+        .returning()
+        .get();
+      const hostRef = host ? `${host.namespace}/${host.name}` : '';
+      record({ kind: 'machine', namespace, name, type: 'DeletionRequested', message: `deletion requested: deprovisioning host ${hostRef}`, data: { host: hostRef } });
+      return this.viewOf(tx, updated);
     });
   }
 

@@ -17,7 +17,7 @@ export interface PowerDriver {
   readonly kind: 'redfish' | 'wol' | 'manual';
   power(action: PowerAction): Promise<PowerOutcome>;
   /** Arrange the next boot from the network; hosts without a BMC must be set to boot from the NIC first. */
-  setNetworkBoot(mode: BootMode): Promise<PxeResult | { kind: 'requested'; message: string }>;
+  setNetworkBoot(mode: BootMode | null): Promise<PxeResult | { kind: 'requested'; message: string }>;
   clearNetworkBoot(): Promise<void>;
   powerState(): Promise<PowerState>;
   /** Inventory from the BMC; null where there is no BMC to ask. */

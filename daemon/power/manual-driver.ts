@@ -16,7 +16,7 @@ export class ManualDriver extends WithoutBmc implements PowerDriver {
     return Promise.resolve({ kind: 'requested', message: `operator: ${WORDS[action]} (${this.hostRef} has manual power control)` });
   }
 
-  setNetworkBoot(_mode: BootMode): Promise<{ kind: 'requested'; message: string }> {
+  setNetworkBoot(_mode: BootMode | null): Promise<{ kind: 'requested'; message: string }> {
     return Promise.resolve({ kind: 'requested', message: `operator: make ${this.hostRef} boot from the network (boot menu or firmware setting)` });
   }
 }

@@ -44,7 +44,7 @@ export class RedfishDriver implements PowerDriver {
   }
 
   /** One-time PXE, then power on (or restart), in one conversation so nothing runs in between. */
-  bootFromNetwork(mode: BootMode): Promise<PxeResult> {
+  bootFromNetwork(mode: BootMode | null): Promise<PxeResult> {
     return this.withClient(async (client) => {
       const result = await client.setOneTimePxe(mode);
       await client.restart();
@@ -52,7 +52,15 @@ export class RedfishDriver implements PowerDriver {
     });
   }
 
-  setNetworkBoot(mode: BootMode): Promise<PxeResult> {
+  /** Off now (graceful false: the ramdisk holds nothing worth a clean shutdown), or gracefully with the forced fallback. */
+  powerOff(graceful: boolean): Promise<PowerState> {
+    return this.withClient(async (client) => {
+      await client.powerOff({ graceful });
+      return client.powerState();
+    });
+  }
+
+  setNetworkBoot(mode: BootMode | null): Promise<PxeResult> {
     return this.withClient((client) => client.setOneTimePxe(mode));
   }
 

@@ -32,7 +32,7 @@ export class WakeOnLanDriver extends WithoutBmc implements PowerDriver {
     };
   }
 
-  setNetworkBoot(_mode: BootMode): Promise<{ kind: 'requested'; message: string }> {
+  setNetworkBoot(_mode: BootMode | null): Promise<{ kind: 'requested'; message: string }> {
     return Promise.resolve({ kind: 'requested', message: 'host has no BMC: its firmware must be set once to boot from the network first' });
   }
 }

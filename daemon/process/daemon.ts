@@ -22,6 +22,11 @@ import { PowerService } from '../core/power.js';
 import { BmcGate } from '../redfish/gate.js';
 import { powerRoutes } from '../api/routes/power.js';
 import { BootServers } from './boot-servers.js';
+import { LifecycleStore } from '../lifecycle/lifecycle-store.js';
+import { LifecycleEngine } from '../lifecycle/engine.js';
+import { RamdiskService } from '../lifecycle/ramdisk-service.js';
+import { ramdiskRoutes } from '../api/routes/ramdisk.js';
+import { hostLogRoutes } from '../api/routes/host-logs.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -52,6 +57,8 @@ export class Daemon {
     bootTokens: BootTokens;
     planner: BootPlanner;
     power: PowerService;
+    engine: LifecycleEngine;
+    ramdisk: RamdiskService;
   };
 
   constructor(private readonly options: DaemonOptions) {}
@@ -95,7 +102,29 @@ export class Daemon {
 
     const boot = wireBoot(config, loaded.dataDir, store, this.database.sqlite, this.metrics, () => this.bootBaseUrl);
     const power = new PowerService(services.hosts, new BmcGate(config.redfish.maxConcurrentBmcs), powerSettings(config), logger);
-    this.services = { ...services, bootTokens: boot.tokens, planner: boot.planner, power };
+    const lifecycle = config.lifecycle;
+    const engine = new LifecycleEngine(
+      new LifecycleStore(store, boot.tokens),
+      power,
+      this.bus,
+      {
+        inspectOnEnroll: lifecycle.inspectOnEnroll,
+        inspectionTimeoutMs: lifecycle.inspectionTimeoutSeconds * 1000,
+        provisionTimeoutMs: lifecycle.provisionTimeoutSeconds * 1000,
+        wipeTimeoutMs: lifecycle.wipeTimeoutSeconds * 1000,
+        retryBaseMs: lifecycle.retryBaseSeconds * 1000,
+        retryMaxMs: lifecycle.retryMaxSeconds * 1000,
+        workers: lifecycle.workers,
+        bootMode: lifecycle.bootMode === 'keep' ? null : lifecycle.bootMode,
+      },
+      logger.child({ component: 'lifecycle' }),
+    );
+    const ramdisk = new RamdiskService(new LifecycleStore(store, boot.tokens), boot.tokens, services.machines, engine, {
+      pollSeconds: lifecycle.ramdiskPollSeconds,
+      osTokenTtlMs: lifecycle.osTokenTtlSeconds * 1000,
+      logBytesPerHost: lifecycle.logBytesPerHost,
+    });
+    this.services = { ...services, bootTokens: boot.tokens, planner: boot.planner, power, engine, ramdisk };
 
     const http = buildApi({
       config,
@@ -108,7 +137,12 @@ export class Daemon {
       machines: services.machines,
       tokens: services.tokens,
       readiness: { notReadyReason: () => this.notReadyReason() },
-      extraRoutes: [...powerRoutes(power), ...boot.routes],
+      extraRoutes: [
+        ...powerRoutes(power),
+        ...boot.routes,
+        ...ramdiskRoutes(ramdisk, (request) => this.bootBaseUrl ?? `http://${request.host}`),
+        ...hostLogRoutes(ramdisk),
+      ],
       staticDirs: boot.staticDirs,
     });
     this.http = http;
@@ -118,6 +152,8 @@ export class Daemon {
     this.bootBaseUrl = config.boot.httpBaseUrl || (advertise.ok ? `http://${advertise.address}:${this.address.port}` : null);
     this.bootServers = new BootServers(config, boot.planner, this.metrics, logger);
     await this.bootServers.start(advertise, this.bootBaseUrl);
+    // Last: the engine acts on hosts (BMC calls, boots) only once every server they need is up.
+    engine.start();
     logger.info(
       { version, address: this.address, dataDir: loaded.dataDir, database: loaded.databaseFile, bootBaseUrl: this.bootBaseUrl ?? '(from each request)' },
       'beskar7 daemon ready',
@@ -153,6 +189,8 @@ export class Daemon {
     const { logger, loaded } = this.options;
     logger.info('shutting down');
     this.bus.emit('closing');
+    // Steps in flight finish (bounded by the Redfish deadlines); none starts after this.
+    await this.services?.engine.stop();
     await this.bootServers?.stop();
     if (this.http) {
       const grace = loaded.config.http.shutdownGraceSeconds * 1000;

@@ -254,7 +254,7 @@ export class RedfishClient {
    * Enabled and Mode together (quirk 3: some BMCs reset Mode otherwise), drops Mode where it
    * is refused, and writes to the Settings object where the System's Boot is read-only (quirk 5).
    */
-  async setOneTimePxe(mode: BootMode): Promise<PxeResult> {
+  async setOneTimePxe(mode: BootMode | null): Promise<PxeResult> {
     const system = await this.system();
     const boot = (system.body.Boot as Json | undefined) ?? {};
     const target = pick(await allowableValues(this.connection, boot, 'BootSourceOverrideTarget'), 'Pxe');
@@ -263,8 +263,9 @@ export class RedfishClient {
     const enabled = pick(enabledAllowed, 'Once', 'Continuous');
     if (!enabled) throw new RedfishError(`system ${this.path} allows neither Once nor Continuous boot overrides`, 'unsupported');
     const modeAllowed = await allowableValues(this.connection, boot, 'BootSourceOverrideMode');
-    const sendMode = 'BootSourceOverrideMode' in boot && pick(modeAllowed, mode) !== null;
-    const wanted: Json = { BootSourceOverrideTarget: target, BootSourceOverrideEnabled: enabled, ...(sendMode ? { BootSourceOverrideMode: pick(modeAllowed, mode) } : {}) };
+    // null keeps the firmware's current mode: switching it can swap the machine's firmware (sushy-tools' libvirt driver does).
+    const modeValue = mode === null ? null : pick(modeAllowed, mode);
+    const wanted: Json = { BootSourceOverrideTarget: target, BootSourceOverrideEnabled: enabled, ...('BootSourceOverrideMode' in boot && modeValue !== null ? { BootSourceOverrideMode: modeValue } : {}) };
 
     const via = await this.writeBoot(system, wanted);
     const readBack = via === 'settings' ? await this.settingsBoot(system.body) : ((await this.system()).body.Boot as Json | undefined);

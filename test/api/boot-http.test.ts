@@ -96,10 +96,30 @@ describe('HTTP boot path', () => {
     const host = services().planner.target('52:54:00:b0:07:02');
     if (!host) throw new Error('host missing');
     const token = tokens.issue(host.hostId, 'wipe');
-    now += 599_999;
     expect(tokens.verify('default', 'pxe-02', token)).not.toBeNull();
-    now += 2;
+    now += 600_001;
     expect(tokens.verify('default', 'pxe-02', token)).toBeNull();
+  });
+
+  it('keeps a boot that keeps talking alive, and lets an idle one expire', () => {
+    let now = 2_000_000;
+    const tokens = new BootTokens(services().store.sqlite, 600_000, () => now);
+    const host = services().planner.target('52:54:00:b0:07:02');
+    if (!host) throw new Error('host missing');
+    const token = tokens.issue(host.hostId, 'provision');
+    // Used every 8 minutes for 40 minutes: a long image download with progress reports.
+    for (let i = 0; i < 5; i++) {
+      now += 480_000;
+      expect(tokens.verify('default', 'pxe-02', token)).not.toBeNull();
+    }
+    now += 600_001;
+    expect(tokens.verify('default', 'pxe-02', token)).toBeNull();
+    // The installed OS's token keeps its fixed life however often it is used.
+    const os = tokens.issue(host.hostId, 'os', 900_000);
+    now += 800_000;
+    expect(tokens.verify('default', 'pxe-02', os)?.mode).toBe('os');
+    now += 100_001;
+    expect(tokens.verify('default', 'pxe-02', os)).toBeNull();
   });
 
   it('serves boot assets with Content-Length and byte ranges, and nothing outside the directory', async () => {

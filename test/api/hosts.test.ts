@@ -206,8 +206,13 @@ describe('PATCH /api/v1/hosts/{namespace}/{name}', () => {
 describe('DELETE /api/v1/hosts/{namespace}/{name}', () => {
   it('deletes, then 404; the freed MAC can be registered again', async () => {
     await d.api('POST', '/api/v1/hosts', hostBody('doomed', { bootMACAddresses: ['52:54:00:de:ad:01'] }));
+    const deleted = d.untilEvent((e) => e.name === 'doomed' && e.type === 'Deleted');
     const res = await d.api('DELETE', '/api/v1/hosts/default/doomed');
-    expect(res.status).toBe(204);
+    expect(res.status).toBe(202);
+    expect((res.body as { status: { state: string } }).status.state).toBe('Deleting');
+    // Asking again while it is under way is not an error.
+    expect([202, 404]).toContain((await d.api('DELETE', '/api/v1/hosts/default/doomed')).status);
+    await deleted;
     expect((await d.api('DELETE', '/api/v1/hosts/default/doomed')).status).toBe(404);
     expect((await d.api('GET', '/api/v1/hosts/default/doomed')).status).toBe(404);
     expect((await d.api('POST', '/api/v1/hosts', hostBody('reborn', { bootMACAddresses: ['52:54:00:de:ad:01'] }))).status).toBe(201);

@@ -11,7 +11,7 @@ import type { SystemHost } from './system.js';
 import { TaskStore } from './tasks.js';
 import { ROOT, isJsonObject, lookup } from './tree.js';
 import type { Json, JsonObject, MockupTree } from './tree.js';
-import type { BmcConfig, BmcFaults, BmcStats } from './types.js';
+import type { BmcConfig, BmcFaults, BmcStats, BootEvent, BootRecord } from './types.js';
 
 export type SystemRouteKind = 'system' | 'reset' | 'settings' | 'actionInfo';
 export type SessionMode = 'enabled' | 'links-only' | 'absent';
@@ -42,6 +42,7 @@ export interface CoreOptions {
   faults: BmcFaults;
   seed: number;
   clock: () => number;
+  onBoot?: ((event: BootEvent) => void) | undefined;
 }
 
 /**
@@ -63,6 +64,7 @@ export class BmcCore implements SystemHost {
   readonly tasks = new TaskStore();
   readonly stats: BmcStats = emptyStats();
   private readonly clock: () => number;
+  private readonly onBoot: ((event: BootEvent) => void) | undefined;
   private readonly systemRoutes = new Map<string, { system: EmulatedSystem; kind: SystemRouteKind }>();
   /** Copy-on-write: a resource is cloned into the overlay the first time this BMC writes it. */
   private readonly overlay = new Map<string, JsonObject>();
@@ -76,6 +78,7 @@ export class BmcCore implements SystemHost {
     this.activeFaults = options.faults;
     this.random = seededRandom(options.seed);
     this.clock = options.clock;
+    this.onBoot = options.onBoot;
     this.systems = this.tree.systemPaths.map((path) => {
       const base = this.tree.resources.get(path);
       if (!base) throw new Error(`system ${path} vanished from the tree`);
@@ -102,6 +105,18 @@ export class BmcCore implements SystemHost {
 
   faults(): BmcFaults {
     return this.activeFaults;
+  }
+
+  booted(system: string, record: BootRecord): void {
+    if (!this.onBoot) return;
+    try {
+      this.onBoot({ bmc: this.index, system, record: { ...record } });
+    } catch (error) {
+      // A listener's bug must not leave a system half-booted or fail the BMC's answer; surface it instead.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 
   chance(probability: number): boolean {

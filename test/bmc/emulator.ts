@@ -156,7 +156,7 @@ export async function startBmcEmulator(options: BmcEmulatorOptions): Promise<Bmc
         const port = await listen(listener, options.portBase === undefined ? 0 : options.portBase + index, index, fdLimit);
         const tree = loaded[index];
         if (!tree) throw new Error(`mockup for BMC ${index} did not load`);
-        const bmc = new Bmc({ index, config: p.config, tree, faults: p.faults, seed: deriveSeed(seed, index), clock }, port, host);
+        const bmc = new Bmc({ index, config: p.config, tree, faults: p.faults, seed: deriveSeed(seed, index), clock, onBoot: options.onBoot }, port, host);
         byPort.set(port, bmc);
         return bmc;
       }),

@@ -25,6 +25,8 @@ const RESET_ACTION = '#ComputerSystem.Reset';
 export interface SystemHost {
   now(): number;
   faults(): BmcFaults;
+  /** The system powered on and recorded what it boots. */
+  booted(system: string, record: BootRecord): void;
 }
 
 function strings(value: Json | undefined): string[] | null {
@@ -206,11 +208,14 @@ export class EmulatedSystem implements SystemHandle {
       this.generation++;
     }
     const active = this.override.enabled !== 'Disabled';
-    this.history.push({ at: this.host.now(), target: active ? this.override.target : null, enabled: this.override.enabled, mode: this.override.mode });
+    const record: BootRecord = { at: this.host.now(), target: active ? this.override.target : null, enabled: this.override.enabled, mode: this.override.mode };
+    this.history.push(record);
     if (this.override.enabled === 'Once') {
       this.override = { ...this.override, enabled: 'Disabled', target: 'None' };
       this.generation++;
     }
+    // Last, so a listener that reads the system sees the override already spent.
+    this.host.booted(this.id, record);
   }
 
   private renderBoot(view: BootOverride): JsonObject {

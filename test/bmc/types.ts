@@ -197,6 +197,20 @@ export interface BmcEmulatorOptions extends Partial<Omit<BmcConfig, 'mockup'>> {
   tls?: { keyPem: string; certPem: string };
   /** Called after every request (for tracing). */
   onRequest?: (event: RequestLogEntry & { bmc: number }) => void;
+  /**
+   * Called synchronously each time a system powers on (power-on, restart, power cycle) with the record
+   * just pushed to its `bootHistory`: what a simulated machine would boot. `system` is the System's Id.
+   * A throw does not disturb the emulator; it is rethrown asynchronously (an uncaught exception).
+   */
+  onBoot?: (event: BootEvent) => void;
+}
+
+export interface BootEvent {
+  /** Index of the BMC. */
+  bmc: number;
+  /** Id of the ComputerSystem. */
+  system: string;
+  record: BootRecord;
 }
 
 export interface BootOverride {

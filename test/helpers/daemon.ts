@@ -1,3 +1,4 @@
+import type { EventView } from '../../daemon/core/schemas/event.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +33,38 @@ export interface TestDaemon {
   logs: LogCapture;
   announced: string;
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown; text: string; headers: Headers }>;
+  /** The first event (already written or still to come) that matches; rejects after timeoutMs. */
+  untilEvent(match: (event: EventView) => boolean, timeoutMs?: number): Promise<EventView>;
   stop(): Promise<void>;
+}
+
+/** Waits on the daemon's own event bus (no polling); events already in the log count too. */
+export function untilEvent(daemon: Daemon, match: (event: EventView) => boolean, timeoutMs = 30_000): Promise<EventView> {
+  return new Promise((resolve, reject) => {
+    const store = daemon.services?.store;
+    if (!store) return reject(new Error('daemon not started'));
+    let timer: NodeJS.Timeout | undefined;
+    const done = (event: EventView) => {
+      clearTimeout(timer);
+      off();
+      resolve(event);
+    };
+    const off = daemon.bus.on('event', (event) => {
+      if (match(event)) done(event);
+    });
+    timer = setTimeout(() => {
+      off();
+      reject(new Error(`no matching event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    for (let after = 0; ; ) {
+      const page = store.eventsAfter(after, {}, 1000);
+      const found = page.find(match);
+      if (found) return done(found);
+      const last = page.at(-1);
+      if (!last) break;
+      after = last.id;
+    }
+  });
 }
 
 export const tempDir = (prefix = 'beskar7-test-'): string => mkdtempSync(join(tmpdir(), prefix));
@@ -43,7 +75,10 @@ export async function startTestDaemon(options: { dataDir?: string; overrides?: s
   const loaded = loadConfig({
     env: {},
     // UDP boot servers off: tests run as root here and would bind the machine's ports 67 and 69.
-    overrides: [`dataDir=${dataDir}`, 'http.host=127.0.0.1', 'http.port=0', 'log.level=debug', 'dhcp.enabled=false', 'tftp.enabled=false', ...(options.overrides ?? [])],
+    overrides: [`dataDir=${dataDir}`, 'http.host=127.0.0.1', 'http.port=0', 'log.level=debug', 'dhcp.enabled=false', 'tftp.enabled=false',
+      // Test hosts point at unroutable BMCs: fail fast and retry soon, so the engine never holds a test up.
+      'redfish.requestTimeoutMs=1000', 'redfish.retryAttempts=1', 'lifecycle.retryBaseSeconds=0.05', 'lifecycle.retryMaxSeconds=2',
+      ...(options.overrides ?? [])],
   });
   const logs = new LogCapture();
   let announced = '';
@@ -80,6 +115,7 @@ export async function startTestDaemon(options: { dataDir?: string; overrides?: s
       }
       return { status: response.status, body: parsed, text, headers: response.headers };
     },
+    untilEvent: (match, timeoutMs) => untilEvent(daemon, match, timeoutMs),
     async stop() {
       await daemon.stop();
       if (owned) rmSync(dataDir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ describe('migrations', () => {
   it('apply once on a new file, with WAL, foreign keys and a 0600 file', async () => {
     const file = join(tempDir(), 'b7.db');
     const first = openDatabase({ file, busyTimeoutMs: 100, synchronous: 'FULL' });
-    expect(first.appliedMigrations).toEqual(['0000_initial', '0001_boot']);
+    expect(first.appliedMigrations).toEqual(['0000_initial', '0001_boot', '0002_lifecycle']);
     expect(first.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(first.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(first.sqlite.pragma('synchronous', { simple: true })).toBe(2);

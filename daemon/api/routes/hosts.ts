@@ -59,14 +59,30 @@ export function hostRoutes(hosts: HostService): AnyRouteSpec[] {
       method: 'DELETE',
       url: '/api/v1/hosts/:namespace/:name',
       summary: 'Forget a host',
-      description: 'Refused with 409 while a machine claims the host.',
+      description: 'Accepted: the host goes to Deleting, is powered off and then removed (event Deleted). Refused with 409 while a machine claims the host.',
       tag: 'hosts',
       auth: 'api',
       params: hostRefParams,
-      responses: { 204: { description: 'deleted' }, 404: { description: 'no such host' }, 409: { description: 'claimed by a machine' } },
+      responses: { 202: { description: 'deletion under way', schema: hostViewSchema }, 404: { description: 'no such host' }, 409: { description: 'claimed by a machine' } },
       handler: ({ params }, _request, reply) => {
-        hosts.delete(params.namespace, params.name);
-        return reply.status(204).send();
+        const view = hosts.delete(params.namespace, params.name);
+        void reply.status(202);
+        return view;
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/v1/hosts/:namespace/:name/inspect',
+      summary: '(Re-)inspect a host now',
+      description: 'Boots an Available host into the inspection ramdisk; a host still enrolling is inspected right after. Refused (409) while a machine claims it.',
+      tag: 'hosts',
+      auth: 'api',
+      params: hostRefParams,
+      responses: { 202: { description: 'inspection requested', schema: hostViewSchema }, 404: { description: 'no such host' }, 409: { description: 'host busy or claimed' } },
+      handler: ({ params }, _request, reply) => {
+        const view = hosts.requestInspection(params.namespace, params.name);
+        void reply.status(202);
+        return view;
       },
     }),
   ];

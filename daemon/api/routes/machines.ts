@@ -46,13 +46,16 @@ export function machineRoutes(machines: MachineService): AnyRouteSpec[] {
       method: 'DELETE',
       url: '/api/v1/machines/:namespace/:name',
       summary: 'Delete a machine, releasing its host',
+      description: 'Without a host: deleted (204). With one: 202 and phase Deleting while the host is deprovisioned (powered off, wiped when the machine asks); the machine is removed when the host is Available again (event Deleted).',
       tag: 'machines',
       auth: 'api',
       params: machineRefParams,
-      responses: { 204: { description: 'deleted' }, 404: { description: 'no such machine' } },
+      responses: { 202: { description: 'deprovisioning its host', schema: machineViewSchema }, 204: { description: 'deleted' }, 404: { description: 'no such machine' } },
       handler: ({ params }, _request, reply) => {
-        machines.delete(params.namespace, params.name);
-        return reply.status(204).send();
+        const view = machines.delete(params.namespace, params.name);
+        if (view === null) return reply.status(204).send();
+        void reply.status(202);
+        return view;
       },
     }),
   ];

@@ -40,8 +40,10 @@ export const daemonCommand: Command = {
       process.on('SIGINT', onSignal);
     });
     await stopped;
-    // Returning lets the event loop empty, which flushes what pino still buffers.
+    // Returning lets the event loop empty, which flushes what pino still buffers. A BMC request
+    // abandoned by the engine's stop may still hold a socket: it must not hold the process.
     logger.flush();
+    setTimeout(() => process.exit(0), 1000).unref();
     return 0;
   },
 };

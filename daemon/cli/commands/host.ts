@@ -210,8 +210,8 @@ export const hostDeleteCommand: Command = {
   options: { namespace: { type: 'string', short: 'n' } },
   async run(ctx) {
     const { namespace, name } = resourceRef(ctx, 'host');
-    await ctx.client().request('DELETE', `/api/v1/hosts/${namespace}/${name}`, z.undefined());
-    if (!ctx.out.json) ctx.out.write(`host ${namespace}/${name} deleted\n`);
+    await ctx.client().request('DELETE', `/api/v1/hosts/${namespace}/${name}`, z.unknown());
+    if (!ctx.out.json) ctx.out.write(`host ${namespace}/${name} is being deleted: powered off, then forgotten (event Deleted)\n`);
     return 0;
   },
 };

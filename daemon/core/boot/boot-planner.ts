@@ -32,6 +32,7 @@ interface TargetRow {
  */
 export class BootPlanner {
   private readonly byMac: Database.Statement<[string], TargetRow>;
+  private readonly markInProgress: Database.Statement<[number, number]>;
 
   constructor(
     private readonly store: Store,
@@ -40,6 +41,9 @@ export class BootPlanner {
   ) {
     this.byMac = store.sqlite.prepare(
       'SELECT h.id, h.namespace, h.name, h.netboot_mode FROM host_macs m JOIN hosts h ON h.id = m.host_id WHERE m.mac = ?',
+    );
+    this.markInProgress = store.sqlite.prepare(
+      "UPDATE hosts SET inspection_phase = 'InProgress', updated_at = ?, resource_version = resource_version + 1 WHERE id = ? AND state = 'Inspecting' AND inspection_phase IN ('Pending', 'Booting')",
     );
   }
 
@@ -65,6 +69,8 @@ export class BootPlanner {
     if (mode === null) return { kind: 'local', namespace: target.namespace, name: target.name, mac };
     const token = this.store.write((_tx, record) => {
       const secret = this.tokens.issue(target.hostId, mode);
+      // The host reached its script: the inspection is under way (its phase says so).
+      this.markInProgress.run(Date.now(), target.hostId);
       record({
         kind: 'host',
         namespace: target.namespace,

@@ -2,17 +2,21 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { NetbootMode } from '../schemas/host.js';
 
+/** A boot's token carries the boot's mode; `os` tokens belong to the installed system after provisioning. */
+export type TokenMode = NetbootMode | 'os';
+
 export interface VerifiedBootToken {
   tokenId: number;
   hostId: number;
-  mode: NetbootMode;
+  mode: TokenMode;
 }
 
 interface TokenRow {
   id: number;
   host_id: number;
-  mode: NetbootMode;
+  mode: TokenMode;
   secret_hash: Buffer;
+  expires_at: number;
 }
 
 const hash = (secret: string): Buffer => createHash('sha256').update(secret).digest();
@@ -27,9 +31,12 @@ const LIVE_PER_HOST = 3;
  */
 export class BootTokens {
   private readonly revokeForHost: Database.Statement<[number, number]>;
+  private readonly revokeBootForHost: Database.Statement<[number, number]>;
+  private readonly revokeOlderOs: Database.Statement<[number, number, number]>;
   private readonly revokeOlder: Database.Statement<[number, number, number]>;
-  private readonly insert: Database.Statement<[number, NetbootMode, Buffer, number, number]>;
+  private readonly insert: Database.Statement<[number, TokenMode, Buffer, number, number]>;
   private readonly live: Database.Statement<[string, string, number], TokenRow>;
+  private readonly extend: Database.Statement<[number, number]>;
 
   constructor(
     sqlite: Database.Database,
@@ -37,15 +44,21 @@ export class BootTokens {
     private readonly now: () => number = Date.now,
   ) {
     this.revokeForHost = sqlite.prepare('UPDATE boot_tokens SET revoked_at = ? WHERE host_id = ? AND revoked_at IS NULL');
+    this.revokeBootForHost = sqlite.prepare("UPDATE boot_tokens SET revoked_at = ? WHERE host_id = ? AND revoked_at IS NULL AND mode != 'os'");
+    this.revokeOlderOs = sqlite.prepare(
+      `UPDATE boot_tokens SET revoked_at = ? WHERE host_id = ? AND revoked_at IS NULL AND mode = 'os'
+       AND id NOT IN (SELECT id FROM boot_tokens WHERE host_id = ? AND revoked_at IS NULL AND mode = 'os' ORDER BY id DESC LIMIT ${LIVE_PER_HOST})`,
+    );
     this.revokeOlder = sqlite.prepare(
-      `UPDATE boot_tokens SET revoked_at = ? WHERE host_id = ? AND revoked_at IS NULL
-       AND id NOT IN (SELECT id FROM boot_tokens WHERE host_id = ? AND revoked_at IS NULL ORDER BY id DESC LIMIT ${LIVE_PER_HOST})`,
+      `UPDATE boot_tokens SET revoked_at = ? WHERE host_id = ? AND revoked_at IS NULL AND mode != 'os'
+       AND id NOT IN (SELECT id FROM boot_tokens WHERE host_id = ? AND revoked_at IS NULL AND mode != 'os' ORDER BY id DESC LIMIT ${LIVE_PER_HOST})`,
     );
     this.insert = sqlite.prepare('INSERT INTO boot_tokens (host_id, mode, secret_hash, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)');
     this.live = sqlite.prepare(
-      `SELECT t.id, t.host_id, t.mode, t.secret_hash FROM boot_tokens t JOIN hosts h ON h.id = t.host_id
+      `SELECT t.id, t.host_id, t.mode, t.secret_hash, t.expires_at FROM boot_tokens t JOIN hosts h ON h.id = t.host_id
        WHERE h.namespace = ? AND h.name = ? AND t.revoked_at IS NULL AND t.expires_at > ? ORDER BY t.id DESC`,
     );
+    this.extend = sqlite.prepare('UPDATE boot_tokens SET expires_at = ? WHERE id = ?');
   }
 
   /**
@@ -53,17 +66,22 @@ export class BootTokens {
    * secret, so a stranger's render must not cancel the real machine's boot: the newest few
    * tokens stay valid, older ones stop working, and disarming the host (revoke) ends them all.
    */
-  issue(hostId: number, mode: NetbootMode): string {
+  issue(hostId: number, mode: TokenMode, ttlMs: number = this.ttlMs): string {
     const now = this.now();
     const secret = randomBytes(32).toString('base64url');
-    this.insert.run(hostId, mode, hash(secret), now, now + this.ttlMs);
-    this.revokeOlder.run(now, hostId, hostId);
+    this.insert.run(hostId, mode, hash(secret), now, now + ttlMs);
+    (mode === 'os' ? this.revokeOlderOs : this.revokeOlder).run(now, hostId, hostId);
     return secret;
   }
 
-  /** Ends the host's boot tokens, e.g. when its run finishes or it is deprovisioned. */
+  /** Ends every token of the host, the installed OS's too: it is deprovisioned or gone. */
   revoke(hostId: number): void {
     this.revokeForHost.run(this.now(), hostId);
+  }
+
+  /** Ends the ramdisk's tokens only: the installed OS keeps fetching its bootstrap data. */
+  revokeBoot(hostId: number): void {
+    this.revokeBootForHost.run(this.now(), hostId);
   }
 
   /** The token's host and mode when it is live and belongs to that host; null for every kind of failure. */
@@ -74,6 +92,11 @@ export class BootTokens {
     for (const row of this.live.all(namespace, name, this.now())) {
       if (row.secret_hash.length === presentedHash.length && timingSafeEqual(row.secret_hash, presentedHash)) match = row;
     }
-    return match ? { tokenId: match.id, hostId: match.host_id, mode: match.mode } : null;
+    if (!match) return null;
+    // A boot that keeps talking stays alive: a slow image download is bounded by the run's own
+    // deadline, not by the age of the script that started it. OS tokens keep their fixed life.
+    const now = this.now();
+    if (match.mode !== 'os' && match.expires_at < now + this.ttlMs / 2) this.extend.run(now + this.ttlMs, match.id);
+    return { tokenId: match.id, hostId: match.host_id, mode: match.mode };
   }
 }

@@ -82,6 +82,20 @@ const diskImageSchema = z
   })
   .strict();
 
+export const deprovisionSchema = z
+  .object({
+    wipe: z
+      .object({
+        /** metadata: wipefs; discard: blkdiscard (zeroing the ends where discard is unsupported); zero: overwrite every byte. */
+        method: z.enum(['none', 'metadata', 'discard', 'zero']).default('none'),
+        /** Devices to wipe; empty: every disk the ramdisk finds. */
+        disks: z.array(z.string().regex(/^\/dev\/[A-Za-z0-9/_.-]+$/, 'must be a /dev path').max(256)).max(64).default([]),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 export const imageSchema = z.discriminatedUnion('mode', [kexecImageSchema, diskImageSchema]);
 export type ImageSpec = z.output<typeof imageSchema>;
 
@@ -101,6 +115,8 @@ export const machineCreateSchema = z
       .refine((s) => Buffer.byteLength(s) <= MAX_BOOTSTRAP_BYTES, 'must be at most 1 MiB')
       .optional(),
     configurationURL: httpUrlSchema.optional(),
+    /** What happens to the host's disks when the machine lets it go. */
+    deprovision: deprovisionSchema.prefault({}),
   })
   .strict()
   .superRefine((machine, ctx) => {
@@ -129,6 +145,7 @@ export const machineViewSchema = z.object({
   image: z.unknown(),
   hasBootstrapData: z.boolean(),
   configurationURL: z.string().nullable(),
+  deprovision: deprovisionSchema,
   status: z.object({
     phase: z.enum(machinePhases),
     host: objectRefSchema.nullable(),
