@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   iproute2        # ip netns: the namespace tests' network
   busybox-static  # udhcpd (the site DHCP server), udhcpc (a plain DHCP client)
+  zstd            # zstd disk images in the inspector flow test
   curl            # HTTP and TFTP client in namespaces
   ipxe            # /usr/lib/ipxe: the TFTP root the daemon serves
   tftp-hpa        # TFTP client

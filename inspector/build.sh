@@ -172,10 +172,10 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
   SOURCE_DATE_EPOCH=0
   for p in "${packages[@]}"; do
     d="$(dir_of "$p")"
-    if [ ! -f "$d/.newest" ]; then
-      find "$d" -path "$d/.done" -prune -o -printf '%T@\n' | cut -d. -f1 | sort -n | tail -n1 > "$d/.newest"
+    if [ ! -f "$d/.sde" ]; then # files only: directory times are the unpacking's
+      find "$d" -mindepth 1 -type f ! -name .done ! -name .sde -printf '%T@\n' | cut -d. -f1 | sort -n | tail -n1 > "$d/.sde"
     fi
-    t="$(cat "$d/.newest")"
+    t="$(cat "$d/.sde")"
     [ "$t" -gt "$SOURCE_DATE_EPOCH" ] && SOURCE_DATE_EPOCH="$t"
   done
 fi

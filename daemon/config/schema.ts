@@ -94,9 +94,9 @@ export const configSchema = z
     lifecycle: z
       .object({
         inspectOnEnroll: z.boolean().default(false).describe('inspect every host right after enrollment, so its hardware is known before machines ask for it'),
-        inspectionTimeoutSeconds: z.number().int().min(30).max(86_400).default(600).describe('how long a booted host may take to send its hardware report before the inspection times out'),
-        provisionTimeoutSeconds: z.number().int().min(60).max(86_400).default(3600).describe('how long provisioning (download, write or kexec, boot) may take before it fails'),
-        wipeTimeoutSeconds: z.number().int().min(60).max(604_800).default(14_400).describe('how long a deprovisioning wipe may take'),
+        inspectionTimeoutSeconds: z.number().int().min(1).max(86_400).default(600).describe('how long a booted host may take to send its hardware report before the inspection times out'),
+        provisionTimeoutSeconds: z.number().int().min(1).max(86_400).default(3600).describe('how long provisioning (download, write or kexec, boot) may take before it fails'),
+        wipeTimeoutSeconds: z.number().int().min(1).max(604_800).default(14_400).describe('how long a deprovisioning wipe may take'),
         retryBaseSeconds: z.number().min(0.01).max(3600).default(5).describe('first retry delay after a failed step (BMC unreachable); doubles per attempt, with jitter'),
         retryMaxSeconds: z.number().min(0.01).max(86_400).default(600).describe('longest retry delay; failed steps are retried forever at most this far apart'),
         workers: z.number().int().min(1).max(4096).default(128).describe('hosts the engine works on at once (each host has at most one step running)'),

@@ -41,8 +41,8 @@ export class RamdiskService {
   }
 
   report(auth: VerifiedBootToken, report: InspectionReport): { state: string } {
-    const receivedAt = new Date().toISOString();
-    const stored = { ...report, timestamp: report.timestamp ?? receivedAt, receivedAt };
+    // The ramdisk's clock may be wrong or absent; the daemon's receipt time is kept in inspectedAt.
+    const stored = { ...report, timestamp: report.timestamp ?? new Date().toISOString() };
     const row = this.lifecycle.mutate(auth.hostId, (host): Change | null => {
       const summary = `${report.cpus.cores} cores, ${report.memory.totalGB} GB, ${report.disks.length} disks, ${report.nics.length} NICs`;
       const event = { type: 'InspectionReported', message: `hardware report received (${summary}) from ${report.bootMACAddress}`, data: { mode: auth.mode, bootMACAddress: report.bootMACAddress } };
@@ -125,7 +125,7 @@ export class RamdiskService {
       const addresses = booted.addresses;
       if (host.state === 'Provisioning') {
         return {
-          host: { state: 'Provisioned', bootedAt: Date.now(), provisionedAt: Date.now(), deadlineAt: null },
+          host: { state: 'Provisioned', bootedAt: Date.now(), provisionedAt: Date.now(), deadlineAt: null, lastError: null, attempts: 0 },
           machine: { providerId: `beskar7://${host.namespace}/${host.name}`, addresses, failureReason: null, failureMessage: null },
           reason: `booted (reported by the ${booted.source})`,
           events: [{ type: 'Booted', message: `target booted (reported by the ${booted.source})`, data: { source: booted.source } }],

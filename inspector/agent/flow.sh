@@ -165,22 +165,27 @@ fi
 with_token() { case "$1" in "$ORIGIN" | "$ORIGIN"/*) return 0 ;; *) return 1 ;; esac; }
 
 # http METHOD URL OUTFILE [BODYFILE CONTENT-TYPE] -> true on 2xx; HTTP_STATUS (000: no answer).
+# Calls to the API end after API_TIMEOUT seconds (busybox wget has no timeout of its own);
+# downloads run as long as data flows.
+API_TIMEOUT=120
 http() {
   h_method="$1" h_url="$2" h_out="$3" h_body="${4:-}" h_type="${5:-}"
   h_err="$W/http.$TAG.err"
+  h_limit=""
+  case "$h_url" in "$API"/api/*) h_limit="timeout $API_TIMEOUT" ;; esac
   HTTP_STATUS=000
   if [ "$HTTP_CLIENT" = curl ]; then
     set -- -sS -L -o "$h_out" -w '%{http_code}' --connect-timeout 15 -y 60 -Y 1
     with_token "$h_url" && set -- "$@" -H "Authorization: Bearer $TOKEN"
     [ "$h_method" = POST ] && set -- "$@" -H "Content-Type: $h_type" --data-binary "@$h_body"
     [ "$h_method" = HEAD ] && set -- "$@" -I
-    HTTP_STATUS="$(curl "$@" "$h_url" 2> "$h_err")"
+    HTTP_STATUS="$($h_limit curl "$@" "$h_url" 2> "$h_err")"
   else
-    set -- -S -O "$h_out"
+    set -- -q -S -O "$h_out" # -S: the status line and headers, on stderr
     with_token "$h_url" && set -- "$@" --header "Authorization: Bearer $TOKEN"
     [ "$h_method" = POST ] && set -- "$@" --header "Content-Type: $h_type" --post-file "$h_body"
-    [ "$h_method" = HEAD ] && set -- -S --spider "$@"
-    wget "$@" "$h_url" 2> "$h_err"
+    [ "$h_method" = HEAD ] && set -- --spider "$@"
+    $h_limit wget "$@" "$h_url" 2> "$h_err"
     HTTP_STATUS="$(sed -n 's|.*HTTP/[0-9.]* \([0-9][0-9][0-9]\).*|\1|p' "$h_err" | tail -n 1)"
   fi
   case "$HTTP_STATUS" in [0-9][0-9][0-9]) ;; *) HTTP_STATUS=000 ;; esac
@@ -561,7 +566,14 @@ retry_later() { # what-failed
 
 until http POST "$API/api/v1/inspection/$NS/$NAME" "$W/report.out" "$W/report.json" application/json; do
   [ "$HTTP_STATUS" = 401 ] && power_off "the daemon refused the report (401): this boot is over"
-  case "$HTTP_STATUS" in 4??) log "the daemon rejected the report (HTTP $HTTP_STATUS): $(head -c 500 "$W/report.out" 2>/dev/null)" ;; esac
+  case "$HTTP_STATUS" in
+    408 | 429) ;;
+    4??) # the same report would be rejected again
+      log "the daemon rejected the report (HTTP $HTTP_STATUS): $(head -c 500 "$W/report.out" 2>/dev/null)"
+      post_logs
+      exit 1
+      ;;
+  esac
   retry_later "posting the report failed (HTTP $HTTP_STATUS $(tail -n 1 "$W/http.$TAG.err" 2>/dev/null))"
 done
 log "report accepted (HTTP $HTTP_STATUS)"

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectionReportSchema, type InspectionReport } from '../../daemon/core/schemas/ramdisk.js';
+import { inspectionReportSchema } from '../../daemon/core/schemas/ramdisk.js';
 
 // inspector/build.sh: builds vmlinuz + initramfs.gz from Debian packages (apt-get download; the
 // cache under ${BESKAR7_CACHE:-~/.cache/beskar7}/inspector makes repeat builds fast and offline),
@@ -139,7 +139,12 @@ describe('inspector/build.sh', () => {
     const kind = (name: string) => get(name).mode & S_IFMT;
 
     // The agent, byte for byte.
-    for (const [inArchive, inRepo] of [['init', 'inspector/init'], ['usr/share/beskar7/flow.sh', 'inspector/agent/flow.sh'], ['usr/share/beskar7/report.sh', 'inspector/agent/report.sh']]) {
+    const agent: [string, string][] = [
+      ['init', 'inspector/init'],
+      ['usr/share/beskar7/flow.sh', 'inspector/agent/flow.sh'],
+      ['usr/share/beskar7/report.sh', 'inspector/agent/report.sh'],
+    ];
+    for (const [inArchive, inRepo] of agent) {
       expect(get(inArchive).data.equals(readFileSync(join(REPO, inRepo))), inArchive).toBe(true);
       expect(get(inArchive).mode & 0o777, inArchive).toBe(0o755);
     }

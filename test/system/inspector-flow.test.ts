@@ -55,6 +55,8 @@ class FakeDaemon {
   readonly token = randomBytes(16).toString('hex');
   readonly events: DaemonEvent[] = [];
   readonly files = new Map<string, Buffer>();
+  /** Files sent in four parts this many ms apart (a slow image server). */
+  readonly slow = new Map<string, number>();
   answers: Answer[] = [];
   reportStatuses: number[] = [];
   logs = '';
@@ -106,7 +108,14 @@ class FakeDaemon {
       if (data === undefined) return void res.writeHead(404).end();
       if (method === 'GET') this.record('file', path);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length });
-      return void res.end(data);
+      const pause = this.slow.get(decodeURIComponent(file[1] ?? ''));
+      if (pause === undefined || method === 'HEAD') return void res.end(data);
+      const part = Math.ceil(data.length / 4);
+      for (let i = 0; i < 4; i++) {
+        res.write(data.subarray(i * part, (i + 1) * part));
+        await new Promise((done) => setTimeout(done, pause));
+      }
+      return void res.end();
     }
     if (path === '/test/kexec-e' && method === 'POST') {
       this.record('kexec-e', path);
@@ -209,6 +218,7 @@ interface RunOptions {
   reportStatuses?: number[];
   fakeSleep?: boolean;
   token?: string;
+  env?: Record<string, string>;
 }
 
 function fake(path: string, body: string): string {
@@ -285,6 +295,7 @@ async function runFlow(daemon: FakeDaemon, options: RunOptions): Promise<Run> {
     B7_WIPEFS: fake(join(dir, 'wipefs'), record('wipefs')),
     B7_BLKDISCARD: fake(join(dir, 'blkdiscard'), `${record('blkdiscard')}\necho "blkdiscard: BLKDISCARD ioctl failed: Operation not supported" >&2\nexit 1`),
   };
+  Object.assign(env, options.env ?? {});
   if (options.fakeSleep === true) env.B7_SLEEP = fake(join(dir, 'sleep'), `echo "$1" >> '${join(rec, 'sleep')}'`);
   daemon.answers = [...options.answers];
   daemon.reportStatuses = [...(options.reportStatuses ?? [])];
@@ -342,6 +353,7 @@ describe.skipIf(BUSYBOX === null)(`inspector flow.sh under busybox sh${skipReaso
   const fresh = () => {
     daemon.events.length = 0;
     daemon.files.clear();
+    daemon.slow.clear();
     daemon.logs = '';
   };
 
@@ -391,6 +403,22 @@ describe.skipIf(BUSYBOX === null)(`inspector flow.sh under busybox sh${skipReaso
     expect(run.sleeps).toEqual(['1']);
     const kinds = daemon.events.map((e) => e.kind).filter((k) => k !== 'logs' && k !== 'progress');
     expect(kinds).toEqual(['report', 'next', 'next', 'file', 'booted', 'kexec-e']);
+  });
+
+  it('a slow download keeps the boot alive: progress "still running" while it lasts', async () => {
+    fresh();
+    const kernel = daemon.serve('slow-vmlinuz', randomBytes(40_000));
+    daemon.slow.set('slow-vmlinuz', 800);
+    const run = await runFlow(daemon, { answers: [{ action: 'kexec', kernel, cmdline: 'quiet' }], env: { B7_KEEPALIVE_SECONDS: '1' } });
+    expectCleanRun(daemon, run);
+    expect(run.signal, run.stderr).toBe('SIGKILL');
+    expect(run.kexec[0]).toEqual(['-l', join(run.work, 'kernel'), '--command-line=quiet']);
+    const keepalive = daemon.progress().filter((p) => p.phase === 'info');
+    expect(keepalive.length).toBeGreaterThanOrEqual(1);
+    expect(keepalive[0]?.message).toBe('downloading kernel (still running)');
+    // All of them while downloading: none after verification started.
+    const phasesSeen = phases(daemon);
+    expect(phasesSeen.lastIndexOf('info')).toBeLessThan(phasesSeen.indexOf('verifying'));
   });
 
   it('checksum mismatch: reports failed/ChecksumMismatch and never calls kexec', async () => {
@@ -569,6 +597,17 @@ describe.skipIf(BUSYBOX === null)(`inspector flow.sh under busybox sh${skipReaso
     expect(run.power).toEqual(['poweroff ']);
     expect(daemon.of('report')).toEqual([]);
     expect(daemon.of('unauthorized').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a report the daemon rejects (400) fails the run instead of being sent again and again', async () => {
+    fresh();
+    const run = await runFlow(daemon, { reportStatuses: [400], answers: [{ action: 'poweroff', reason: 'unused' }], fakeSleep: true });
+    expect(daemon.of('invalid')).toEqual([]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(daemon.of('report')).toHaveLength(1);
+    expect(daemon.of('next')).toEqual([]);
+    expect(run.sleeps).toEqual([]);
+    expect(daemon.logs).toContain('the daemon rejected the report (HTTP 400)');
   });
 
   it('wait honours retryAfterSeconds (1 s, really slept) and then the poweroff answer', async () => {
