@@ -1067,9 +1067,17 @@ class BootRun {
 
   private async booted(source: 'ramdisk' | 'os'): Promise<number> {
     this.step = 'booted';
-    const reply = await this.call('POST', this.ramdiskUrl('booted'), { json: { source, addresses: [{ type: 'InternalIP', address: this.machine.address }] } });
-    if (reply.status < 200 || reply.status > 299) this.log(`posting booted failed (${reply.error ?? `HTTP ${reply.status}`})`);
-    return reply.status;
+    // Retried while the daemon is unreachable or failing (a restart): without it the run would end
+    // in a provisioning timeout although the target booted. A 4xx answer is final.
+    for (;;) {
+      const reply = await this.call('POST', this.ramdiskUrl('booted'), { json: { source, addresses: [{ type: 'InternalIP', address: this.machine.address }] } });
+      if (reply.status >= 200 && reply.status <= 299) return reply.status;
+      if (reply.status >= 400 && reply.status < 500) {
+        this.log(`posting booted refused (HTTP ${reply.status})`);
+        return reply.status;
+      }
+      await this.retryLater(`posting booted failed (${reply.error ?? `HTTP ${reply.status}`})`, reply);
+    }
   }
 
   // ---------------------------------------------------------------- HTTP
