@@ -303,7 +303,7 @@ export class LifecycleEngine {
           ],
         };
         if (this.settings.inspectOnEnroll || h.requestedAction === 'inspect') {
-          const run = this.startRun({ ...h, ...enrolled.host } as HostRow, 'inspect', 'inspection on enrollment');
+          const run = this.startRun(h, 'inspect', 'inspection on enrollment');
           return { ...run, host: { ...enrolled.host, ...run.host }, events: enrolled.events };
         }
         return { ...enrolled, host: { ...enrolled.host, state: 'Available' }, reason: 'enrolled' };

@@ -104,21 +104,19 @@ export class LifecycleStore {
     if (change.revokeTokens === 'all') this.tokens.revoke(host.id);
     else if (change.revokeTokens === 'boot') this.tokens.revokeBoot(host.id);
 
-    let machineAfter = machine;
     if (machine && change.machine === 'delete') {
       tx.delete(machines).where(eq(machines.id, machine.id)).run();
       record({ kind: 'machine', namespace: machine.namespace, name: machine.name, type: 'Deleted', message: `machine deleted; host ${host.namespace}/${host.name} released`, data: {} });
-      machineAfter = null;
     } else if (machine) {
       const requested = change.machine;
       const update: MachineUpdate = typeof requested === 'object' ? { ...requested } : {};
       const detached = update.hostId === null;
       if (!detached && update.phase === undefined) {
-        const phase = machinePhaseFor(updated.state, { ...machine, ...update } as MachineRow);
+        const phase = machinePhaseFor(updated.state, { ...machine, ...update });
         if (phase !== machine.phase) update.phase = phase;
       }
       if (Object.keys(update).length > 0) {
-        machineAfter = tx
+        const machineAfter = tx
           .update(machines)
           .set({ ...update, updatedAt: now, resourceVersion: machine.resourceVersion + 1 })
           .where(eq(machines.id, machine.id))

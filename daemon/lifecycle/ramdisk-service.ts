@@ -17,7 +17,6 @@ export interface RamdiskSettings {
 const unauthorized = (): DomainError => new DomainError('Unauthorized', 'a valid boot token for this host is required: Authorization: Bearer <token>');
 
 const ALL_RAMDISK: readonly TokenMode[] = ['inspect', 'provision', 'wipe'];
-const BOOTED: readonly TokenMode[] = ['provision', 'os'];
 
 /**
  * What the ramdisk (and the OS it installs) may do, with a boot token for authority: report

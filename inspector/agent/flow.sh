@@ -309,6 +309,19 @@ fetch_verified() {
   fi
 }
 
+post_booted() {
+  # Retried while the daemon is away (a restart): a lost "booted" would end the run in a timeout
+  # although the target booted. A 4xx answer is final.
+  booted_body="{\"source\":\"ramdisk\",\"addresses\":[$(booted_addresses)]}"
+  booted_tries=0
+  until post_json booted "$booted_body"; do
+    case "$HTTP_STATUS" in 4??) log "posting booted refused (HTTP $HTTP_STATUS)"; return 0 ;; esac
+    booted_tries=$((booted_tries + 1))
+    if [ "$booted_tries" -ge 60 ]; then log "posting booted failed $booted_tries times (HTTP $HTTP_STATUS); going on"; return 0; fi
+    $SLEEP 5
+  done
+}
+
 booted_addresses() {
   if [ -n "${B7_BOOT_IFACE:-}" ]; then
     ip -o -4 addr show dev "$B7_BOOT_IFACE" 2>/dev/null
@@ -353,7 +366,7 @@ do_kexec() {
     log "kexec -l failed ($(tail -n 2 "$W/kexec.out" | tr '\n' ' ')); trying kexec_file_load (-s)"
     $KEXEC -s -l "$@" > "$W/kexec.out" 2>&1 || fail KexecFailed "kexec -l: $(tail -n 3 "$W/kexec.out" | tr '\n' ' ')"
   fi
-  post_json booted "{\"source\":\"ramdisk\",\"addresses\":[$(booted_addresses)]}" || log "posting booted failed (HTTP $HTTP_STATUS)"
+  post_booted
   log "kexec into the new kernel"
   post_logs
   $KEXEC -e > "$W/kexec.out" 2>&1
@@ -449,6 +462,8 @@ do_disk() {
     fail ChecksumMismatch "image $d_url: sha256 is $d_actual, expected $d_expected; $d_device is dirty (it holds the unverified image; $d_note)"
   fi
   progress info "image written onto $d_device and verified (sha256 $d_actual); rebooting"
+  # The installed OS has no token of its own here: the written and verified image is the milestone.
+  post_booted
   post_logs
   $REBOOT
   exit 0

@@ -146,7 +146,8 @@ case "$arch" in
 esac
 
 # ---------------------------------------------------------------------------------------------
-# Memory: MemTotal (what the kernel can use), GiB rounded down.
+# Memory: MemTotal (what the kernel can use), GiB rounded to the nearest: the kernel keeps a few
+# percent for itself, so a 16 GiB machine shows ~15.6 and must still meet minMemoryGB: 16.
 
 mem_kb="$(awk '$1 == "MemTotal:" { print $2; exit }' "$R/proc/meminfo" 2>/dev/null)"
 is_uint "$mem_kb" || mem_kb=0
@@ -269,7 +270,7 @@ esac
 printf '{%s"bootMACAddress":"%s",' "$timestamp" "$boot_mac"
 printf '"cpus":{"count":%d,"cores":%d,"threads":%d,"model":%s,"architecture":"%s","mhz":%d},' \
   "$cpu_sockets" "$cpu_cores" "$cpu_threads" "$(json_string "$cpu_model")" "$arch" "$cpu_mhz"
-printf '"memory":{"totalBytes":%s,"totalGB":%s},' "$mem_bytes" "$((mem_bytes / GIB))"
+printf '"memory":{"totalBytes":%s,"totalGB":%s},' "$mem_bytes" "$(((mem_bytes + GIB / 2) / GIB))"
 printf '"disks":[%s],"nics":[%s],' "$disks" "$nics"
 printf '"system":{"manufacturer":%s,"model":%s,"serialNumber":%s,"biosVersion":%s,"bmcAddress":%s}}\n' \
   "$(dmi sys_vendor)" "$(dmi product_name)" "$(dmi product_serial)" "$(dmi bios_version)" "$(json_or_null "${B7_BMC_ADDRESS:-}")"

@@ -2,6 +2,7 @@ import { runBmcFleetBench } from './bmc-fleet.js';
 import { interrupted } from './bounded.js';
 import { runHostsApiBench } from './hosts-api-bench.js';
 import { runIpxeRenderBench } from './ipxe-render.js';
+import { runLifecycleBench } from './lifecycle.js';
 import { runProxyDhcpBench } from './proxydhcp.js';
 import { parseOptions } from './standalone.js';
 import { printSummary, say, type BenchOptions, type BenchSummary } from './summary.js';
@@ -19,6 +20,7 @@ const BENCHES: Bench[] = [
   { name: 'iPXE render', run: runIpxeRenderBench },
   { name: 'TFTP', run: runTftpSummary },
   { name: 'BMC fleet', run: runBmcFleetBench },
+  { name: 'lifecycle', run: runLifecycleBench },
 ];
 
 async function main(): Promise<number> {

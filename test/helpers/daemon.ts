@@ -43,7 +43,6 @@ export function untilEvent(daemon: Daemon, match: (event: EventView) => boolean,
   return new Promise((resolve, reject) => {
     const store = daemon.services?.store;
     if (!store) return reject(new Error('daemon not started'));
-    let timer: NodeJS.Timeout | undefined;
     const done = (event: EventView) => {
       clearTimeout(timer);
       off();
@@ -52,7 +51,7 @@ export function untilEvent(daemon: Daemon, match: (event: EventView) => boolean,
     const off = daemon.bus.on('event', (event) => {
       if (match(event)) done(event);
     });
-    timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       off();
       reject(new Error(`no matching event within ${timeoutMs} ms`));
     }, timeoutMs);

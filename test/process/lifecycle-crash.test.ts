@@ -48,7 +48,8 @@ describe.skipIf(!haveRedfishData())('kill -9 at every lifecycle state', () => {
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    return { status: res.status, body: (await res.json().catch(() => null)) as unknown };
+    const parsed: unknown = await res.json().catch(() => null);
+    return { status: res.status, body: parsed };
   };
 
   /** Follows the event stream from `since` until `match`; resolves with that event. Reconnects are the caller's job. */

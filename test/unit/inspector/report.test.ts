@@ -186,7 +186,7 @@ const server = new Tree('x86')
 const expectedServer: Omit<InspectionReport, 'timestamp'> = {
   bootMACAddress: '3c:fd:fe:aa:bb:02',
   cpus: { count: 2, cores: 8, threads: 16, model: 'Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz', architecture: 'x86_64', mhz: 2100 },
-  memory: { totalBytes: 65843212 * 1024, totalGB: 62 },
+  memory: { totalBytes: 65843212 * 1024, totalGB: 63 },
   disks: [
     { device: '/dev/nvme0n1', sizeBytes: 1953525168 * 512, sizeGB: 931, type: 'NVMe', model: 'Samsung SSD 980 PRO 1TB', serial: 'S5GXNF0R123456' },
     { device: '/dev/sda', sizeBytes: 7814037168 * 512, sizeGB: 3726, type: 'HDD', model: 'ST4000NM0035-1V4', serial: 'ZC1ABCDE' },
@@ -213,7 +213,7 @@ const arm = new Tree('arm64')
 const expectedArm: Omit<InspectionReport, 'timestamp'> = {
   bootMACAddress: '52:54:00:00:00:0b',
   cpus: { count: 1, cores: 4, threads: 4, model: 'ARM Neoverse-N1', architecture: 'aarch64', mhz: 3000 },
-  memory: { totalBytes: 8_000_000 * 1024, totalGB: 7 },
+  memory: { totalBytes: 8_000_000 * 1024, totalGB: 8 },
   disks: [{ device: '/dev/vda', sizeBytes: 41943040 * 512, sizeGB: 20, type: 'SSD', model: null, serial: 'b7-0001' }],
   nics: [
     { interface: 'enp1s0', macAddress: '52:54:00:00:00:0a', linkStatus: 'down', speedMbps: null, driver: 'virtio_net' },

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { stopChild } from './child.js';
+import { cleanEnv, type DaemonExit, type DaemonProcess } from './daemon-process.js';
+
+const TOKEN = /b7_[a-f0-9]{16}_[A-Za-z0-9_-]{43}/;
+const READY_MESSAGE = 'beskar7 daemon ready';
+const TAIL_CHARS = 4096;
+
+export interface LifecycleDaemonOptions {
+  mainJs: string;
+  dataDir: string;
+  /** `key=value` settings, each passed as `--set`. */
+  settings: readonly string[];
+  /** Flags for node itself, before the script (e.g. --cpu-prof). */
+  nodeFlags: readonly string[];
+  startTimeoutMs: number;
+  signal: AbortSignal;
+}
+
+const keepTail = (text: string): string => (text.length > TAIL_CHARS ? text.slice(-TAIL_CHARS) : text);
+
+function readyPort(line: string): number | undefined {
+  if (!line.includes(READY_MESSAGE)) return undefined;
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown; address?: { port?: unknown } };
+    return entry.msg === READY_MESSAGE && typeof entry.address?.port === 'number' ? entry.address.port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `beskar7 daemon` as a child on 127.0.0.1 and port 0, like daemon-process.ts's startDaemon, with
+ * settings and node flags of its own (that one takes neither). The ready line is an info log line:
+ * log.level must stay at info or below.
+ */
+export async function startLifecycleDaemon(options: LifecycleDaemonOptions): Promise<DaemonProcess> {
+  // The UDP boot servers stay off: run as root they would bind this machine's real ports 67 and 69.
+  const args = ['daemon', '--data-dir', options.dataDir, '--host', '127.0.0.1', '--port', '0', '--set', 'dhcp.enabled=false', '--set', 'tftp.enabled=false'];
+  for (const setting of options.settings) args.push('--set', setting);
+  const child = spawn(process.execPath, [...options.nodeFlags, options.mainJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
+  const { stdout, stderr } = child;
+  if (child.pid === undefined || !stdout || !stderr) {
+    child.kill('SIGKILL');
+    throw new Error('could not spawn the daemon');
+  }
+  const pid = child.pid;
+
+  let exited: DaemonExit | undefined;
+  const exitPromise = new Promise<DaemonExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve(exited);
+    });
+  });
+
+  let outTail = '';
+  let errTail = '';
+  let pending = '';
+  let port: number | undefined;
+  let token: string | undefined;
+  let bytesAfterReady = 0;
+  stdout.setEncoding('utf8');
+  stderr.setEncoding('utf8');
+  // Always drained: a full pipe would stall the daemon's logger and skew the numbers.
+  stdout.on('data', (chunk: string) => {
+    outTail = keepTail(outTail + chunk);
+    if (port !== undefined) {
+      bytesAfterReady += Buffer.byteLength(chunk);
+      return;
+    }
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) port ??= readyPort(line);
+    if (port !== undefined) pending = '';
+  });
+  stderr.on('data', (chunk: string) => {
+    errTail = keepTail(errTail + chunk);
+    token ??= TOKEN.exec(errTail)?.[0];
+  });
+
+  const tail = () => `--- daemon stdout (tail) ---\n${outTail}\n--- daemon stderr (tail) ---\n${errTail}`;
+  const stop = (timeoutMs: number) => stopChild(child, exitPromise, () => exited, timeoutMs);
+
+  const deadline = Date.now() + options.startTimeoutMs;
+  while (port === undefined || token === undefined) {
+    if (exited) throw new Error(`daemon exited during start (code ${exited.code}, signal ${exited.signal})\n${tail()}`);
+    if (options.signal.aborted) {
+      await stop(5000);
+      throw new Error('aborted while the daemon was starting');
+    }
+    if (Date.now() > deadline) {
+      await stop(5000);
+      throw new Error(`daemon not ready after ${options.startTimeoutMs} ms (port ${port ?? 'unknown'}, token ${token ? 'seen' : 'not seen'})\n${tail()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  return { pid, baseUrl: `http://127.0.0.1:${port}`, token, args: [...options.nodeFlags, ...args], logBytes: () => bytesAfterReady, exit: () => exited, tail, stop };
+}

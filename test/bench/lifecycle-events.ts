@@ -1,0 +1,127 @@
+import { EventEmitter } from 'node:events';
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+
+/** The fields of an event the benchmark looks at. */
+export interface FollowedEvent {
+  id: number;
+  kind: string;
+  type: string;
+  name: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+const RECONNECT_DELAY_MS = 200;
+
+/**
+ * Follows GET /api/v1/events (server-sent events) from an event id on, reconnecting with
+ * Last-Event-ID when the daemon ends the stream (it cuts off a reader more than 4 MB behind), so
+ * no event is lost. Only events whose `kind.type` is in `wanted` are parsed; all are counted.
+ * Emits 'events' after each chunk that held a wanted event.
+ */
+export class EventFollower extends EventEmitter<{ events: []; error: [Error] }> {
+  events = 0;
+  bytes = 0;
+  reconnects = 0;
+  lastId: number;
+  /** performance.now() of the latest event of any kind. */
+  lastEventAt = performance.now();
+  readonly byType = new Map<string, number>();
+  private buffer = '';
+  private current: ClientRequest | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+    since: number,
+    private readonly wanted: ReadonlySet<string>,
+    private readonly onEvent: (event: FollowedEvent) => void,
+  ) {
+    super();
+    this.lastId = since;
+  }
+
+  /** Resolves once the first connection answered 200: events from then on are not missed. */
+  start(): Promise<void> {
+    return this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.current?.destroy();
+    this.current = null;
+  }
+
+  private connect(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const url = new URL(`/api/v1/events?since=${this.lastId}`, this.baseUrl);
+      const req = request(url, { headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream', 'last-event-id': String(this.lastId) }, agent: false });
+      this.current = req;
+      req.on('response', (res: IncomingMessage) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new Error(`GET /api/v1/events: HTTP ${res.statusCode}`));
+          return;
+        }
+        resolve();
+        this.buffer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => this.take(chunk));
+        res.on('end', () => this.again());
+        res.on('error', () => this.again());
+      });
+      req.on('error', (error) => {
+        reject(error);
+        this.again();
+      });
+      req.end();
+    });
+  }
+
+  private again(): void {
+    if (this.stopped) return;
+    this.current = null;
+    this.reconnects++;
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.connect().catch((error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))));
+    }, RECONNECT_DELAY_MS);
+  }
+
+  private take(chunk: string): void {
+    this.bytes += chunk.length;
+    this.buffer += chunk;
+    let wantedSeen = false;
+    let end = this.buffer.indexOf('\n\n');
+    let start = 0;
+    while (end >= 0) {
+      if (this.frame(this.buffer.slice(start, end))) wantedSeen = true;
+      start = end + 2;
+      end = this.buffer.indexOf('\n\n', start);
+    }
+    this.buffer = this.buffer.slice(start);
+    if (wantedSeen) this.emit('events');
+  }
+
+  /** One frame: `id:`, `event:`, `data:` lines; comments (keep-alive) and `retry:` are skipped. */
+  private frame(text: string): boolean {
+    let id: number | null = null;
+    let name: string | null = null;
+    let data: string | null = null;
+    for (const line of text.split('\n')) {
+      if (line.startsWith('id: ')) id = Number(line.slice(4));
+      else if (line.startsWith('event: ')) name = line.slice(7);
+      else if (line.startsWith('data: ')) data = line.slice(6);
+    }
+    if (id === null || name === null || data === null || id <= this.lastId) return false;
+    this.lastId = id;
+    this.events++;
+    this.lastEventAt = performance.now();
+    this.byType.set(name, (this.byType.get(name) ?? 0) + 1);
+    if (!this.wanted.has(name)) return false;
+    const event = JSON.parse(data) as FollowedEvent;
+    this.onEvent(event);
+    return true;
+  }
+}
