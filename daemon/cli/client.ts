@@ -35,7 +35,12 @@ export class ApiClient {
     return items;
   }
 
-  async request<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
+  /** GET of a text/plain resource (logs). */
+  async text(path: string): Promise<string> {
+    return this.request('GET', path, z.string(), undefined, true);
+  }
+
+  async request<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, plainText = false): Promise<T> {
     let response: Response;
     try {
       response = await fetch(new URL(path, this.baseUrl), {
@@ -62,6 +67,7 @@ export class ApiClient {
       if (parsed) throw new ApiError(response.status, parsed.error, parsed.message, parsed.details);
       throw new ApiError(response.status, 'HTTP', `${method} ${path} answered ${response.status}: ${text.slice(0, 200)}`);
     }
+    if (plainText) return schema.parse(text);
     if (response.status === 204 || text === '') return schema.parse(undefined);
     return schema.parse(JSON.parse(text));
   }

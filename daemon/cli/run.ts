@@ -7,9 +7,9 @@ import { ApiError } from './client.js';
 import { parseCommand, UsageError, type CliIo, type Command } from './command.js';
 import { configCheckCommand, configKeysCommand } from './commands/config.js';
 import { daemonCommand } from './commands/daemon.js';
-import { hostAddCommand, hostDeleteCommand, hostEditCommand, hostListCommand, hostPowerCommand, hostShowCommand } from './commands/host.js';
+import { hostAddCommand, hostDeleteCommand, hostEditCommand, hostInspectCommand, hostListCommand, hostLogsCommand, hostPowerCommand, hostShowCommand } from './commands/host.js';
 import { keysRotateCommand } from './commands/keys.js';
-import { machineListCommand, machineShowCommand } from './commands/machine.js';
+import { machineCreateCommand, machineDeleteCommand, machineListCommand, machineShowCommand } from './commands/machine.js';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.js';
 
 export const commands: Command[] = [
@@ -26,6 +26,10 @@ export const commands: Command[] = [
   hostEditCommand,
   hostPowerCommand,
   hostDeleteCommand,
+  hostInspectCommand,
+  hostLogsCommand,
+  machineCreateCommand,
+  machineDeleteCommand,
   machineListCommand,
   machineShowCommand,
 ];

@@ -95,6 +95,26 @@ describe('beskar7 CLI against a real daemon', () => {
     expect(JSON.parse(show.stdout) as unknown).toMatchObject({ name: 'worker-01', status: { phase: 'Pending' } });
   });
 
+  it('creates and deletes a machine from YAML, asks for an inspection and reads host logs', async () => {
+    const file = join(tempDir(), 'machine.yaml');
+    writeFileSync(file, "name: worker-02\nhostSelector:\n  matchLabels: {rack: nowhere}\nimage:\n  mode: disk\n  url: http://images.example/os.raw\n  sha256: '" + 'e'.repeat(64) + "'\n");
+    const created = await runCli(['machine', 'create', '-f', file], env);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toBe('machine default/worker-02 created (Pending)\n');
+    const deleted = await runCli(['machine', 'delete', 'worker-02'], env);
+    expect(deleted.stdout).toBe('machine default/worker-02 deleted\n');
+    const missing = await runCli(['machine', 'create'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('needs -f FILE');
+    // lab/nuc-1 (Wake-on-LAN, added above) is Available: an inspection can be asked for.
+    const inspect = await runCli(['host', 'inspect', 'lab/nuc-1'], env);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(inspect.stdout).toContain('inspection of lab/nuc-1 requested');
+    const logs = await runCli(['host', 'logs', 'lab/nuc-1'], env);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toBe('');
+  });
+
   it('says clearly what is wrong with usage, reachability and the CLI config file', async () => {
     const usage = await runCli(['host', 'add'], env);
     expect(usage.code).toBe(2);

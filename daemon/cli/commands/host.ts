@@ -24,7 +24,7 @@ async function readPassword(ctx: CommandContext): Promise<string | undefined> {
   return ctx.io.env.BESKAR7_BMC_PASSWORD;
 }
 
-async function readBodyFile(file: string, io: CommandContext['io']): Promise<unknown> {
+export async function readBodyFile(file: string, io: CommandContext['io']): Promise<unknown> {
   const parse = (text: string): unknown => parseYaml(text);
   if (file === '-') return parse(await io.readStdin());
   try {
@@ -212,6 +212,32 @@ export const hostDeleteCommand: Command = {
     const { namespace, name } = resourceRef(ctx, 'host');
     await ctx.client().request('DELETE', `/api/v1/hosts/${namespace}/${name}`, z.unknown());
     if (!ctx.out.json) ctx.out.write(`host ${namespace}/${name} is being deleted: powered off, then forgotten (event Deleted)\n`);
+    return 0;
+  },
+};
+
+export const hostInspectCommand: Command = {
+  path: 'host inspect',
+  summary: '(re-)inspect a host: boot it into the ramdisk, keep its hardware report, power it off',
+  usage: 'beskar7 host inspect [NS/]NAME [-n NS]',
+  options: { namespace: { type: 'string', short: 'n' } },
+  async run(ctx) {
+    const { namespace, name } = resourceRef(ctx, 'host');
+    const view = await ctx.client().request('POST', `/api/v1/hosts/${namespace}/${name}/inspect`, hostViewSchema);
+    if (ctx.out.json) printJson(ctx.out, view);
+    else ctx.out.write(`inspection of ${namespace}/${name} requested; follow it with "beskar7 host show ${namespace}/${name}"\n`);
+    return 0;
+  },
+};
+
+export const hostLogsCommand: Command = {
+  path: 'host logs',
+  summary: "print the host's ramdisk log",
+  usage: 'beskar7 host logs [NS/]NAME [-n NS]',
+  options: { namespace: { type: 'string', short: 'n' } },
+  async run(ctx) {
+    const { namespace, name } = resourceRef(ctx, 'host');
+    ctx.out.write(await ctx.client().text(`/api/v1/hosts/${namespace}/${name}/logs`));
     return 0;
   },
 };

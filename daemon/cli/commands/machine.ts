@@ -1,5 +1,6 @@
 import { machineListSchema, machineViewSchema } from '../../core/schemas/machine.js';
-import { resourceRef, type Command } from '../command.js';
+import { resourceRef, UsageError, type Command } from '../command.js';
+import { readBodyFile } from './host.js';
 import { age, printDocument, printJson, printTable } from '../output.js';
 
 export const machineListCommand: Command = {
@@ -41,3 +42,34 @@ export const machineShowCommand: Command = {
     return 0;
   },
 };
+
+export const machineCreateCommand: Command = {
+  path: 'machine create',
+  summary: 'create a machine (a claim for a host) from a YAML or JSON file',
+  usage: 'beskar7 machine create -f FILE|- [--json]',
+  options: { file: { type: 'string', short: 'f' } },
+  async run(ctx) {
+    const file = ctx.values.file;
+    if (typeof file !== 'string') throw new UsageError('machine create needs -f FILE (YAML or JSON; - reads stdin)');
+    const view = await ctx.client().request('POST', '/api/v1/machines', machineViewSchema, await readBodyFile(file, ctx.io));
+    if (ctx.out.json) printJson(ctx.out, view);
+    else ctx.out.write(`machine ${view.namespace}/${view.name} created (${view.status.phase})\n`);
+    return 0;
+  },
+};
+
+export const machineDeleteCommand: Command = {
+  path: 'machine delete',
+  summary: 'delete a machine; its host is deprovisioned first',
+  usage: 'beskar7 machine delete [NS/]NAME [-n NS]',
+  options: { namespace: { type: 'string', short: 'n' } },
+  async run(ctx) {
+    const { namespace, name } = resourceRef(ctx, 'machine');
+    const view = await ctx.client().request('DELETE', `/api/v1/machines/${namespace}/${name}`, machineViewSchema.optional());
+    if (ctx.out.json) printJson(ctx.out, view ?? { deleted: true });
+    else if (!view) ctx.out.write(`machine ${namespace}/${name} deleted\n`);
+    else ctx.out.write(`machine ${namespace}/${name} is being deleted: its host ${view.status.host ? `${view.status.host.namespace}/${view.status.host.name}` : ''} is deprovisioned first\n`);
+    return 0;
+  },
+};
+
