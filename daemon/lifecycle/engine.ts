@@ -129,6 +129,10 @@ export class LifecycleEngine {
     return this.queue.idle();
   }
 
+  queueSize(): { waiting: number; running: number } {
+    return this.queue.size;
+  }
+
   poke(hostId: number): void {
     this.queue.add(hostId);
   }

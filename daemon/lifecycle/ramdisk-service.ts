@@ -44,7 +44,12 @@ export class RamdiskService {
     const stored = { ...report, timestamp: report.timestamp ?? new Date().toISOString() };
     const row = this.lifecycle.mutate(auth.hostId, (host): Change | null => {
       const summary = `${report.cpus.cores} cores, ${report.memory.totalGB} GB, ${report.disks.length} disks, ${report.nics.length} NICs`;
-      const event = { type: 'InspectionReported', message: `hardware report received (${summary}) from ${report.bootMACAddress}`, data: { mode: auth.mode, bootMACAddress: report.bootMACAddress } };
+      const runSeconds = host.runStartedAt === null ? null : (Date.now() - host.runStartedAt) / 1000;
+      const event = {
+        type: 'InspectionReported',
+        message: `hardware report received (${summary}) from ${report.bootMACAddress}`,
+        data: { mode: auth.mode, bootMACAddress: report.bootMACAddress, ...(runSeconds !== null && host.state === 'Inspecting' ? { runSeconds } : {}) },
+      };
       if (host.state === 'Inspecting' && host.netbootMode === auth.mode) {
         return {
           host: { state: 'Inspected', inspectionPhase: 'Complete', inspectionReport: stored, runReport: stored, inspectedAt: Date.now(), deadlineAt: null },
@@ -127,7 +132,13 @@ export class RamdiskService {
           host: { state: 'Provisioned', bootedAt: Date.now(), provisionedAt: Date.now(), deadlineAt: null, lastError: null, attempts: 0 },
           machine: { providerId: `beskar7://${host.namespace}/${host.name}`, addresses, failureReason: null, failureMessage: null },
           reason: `booted (reported by the ${booted.source})`,
-          events: [{ type: 'Booted', message: `target booted (reported by the ${booted.source})`, data: { source: booted.source } }],
+          events: [
+            {
+              type: 'Booted',
+              message: `target booted (reported by the ${booted.source})`,
+              data: { source: booted.source, first: true, ...(host.runStartedAt !== null ? { runSeconds: (Date.now() - host.runStartedAt) / 1000 } : {}) },
+            },
+          ],
         };
       }
       if (host.state === 'Provisioned') {

@@ -92,6 +92,40 @@ export class DaemonMetrics {
     registers: [this.registry],
   });
 
+  readonly inspectionDuration = new Histogram({
+    name: 'beskar7_inspection_duration_seconds',
+    help: 'From arming a network boot to the hardware report of that boot',
+    buckets: [5, 15, 30, 60, 120, 180, 300, 450, 600, 900],
+    registers: [this.registry],
+  });
+
+  readonly provisioningDuration = new Histogram({
+    name: 'beskar7_provisioning_duration_seconds',
+    help: 'From arming the provisioning boot to the target reporting booted',
+    buckets: [10, 30, 60, 120, 300, 600, 900, 1800, 3600],
+    registers: [this.registry],
+  });
+
+  readonly inspectionFailures = new Counter({
+    name: 'beskar7_inspection_failures_total',
+    help: 'Inspections that ended without a usable report, by reason (Timeout, ValidationFailed)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly machineFailures = new Counter({
+    name: 'beskar7_machine_failures_total',
+    help: 'Machines failed, by failure reason (ChecksumMismatch, ProvisioningTimeout, …)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly stepFailures = new Counter({
+    name: 'beskar7_lifecycle_step_failures_total',
+    help: 'Lifecycle steps that failed (BMC unreachable, …) and were scheduled for a retry',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'beskar7_' });
   }

@@ -27,6 +27,7 @@ import { LifecycleEngine } from '../lifecycle/engine.js';
 import { RamdiskService } from '../lifecycle/ramdisk-service.js';
 import { ramdiskRoutes } from '../api/routes/ramdisk.js';
 import { hostLogRoutes } from '../api/routes/host-logs.js';
+import { observeLifecycle } from '../metrics/lifecycle.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -87,6 +88,7 @@ export class Daemon {
     };
     this.bus.on('event', (event) => {
       this.metrics.events.inc({ kind: event.kind, type: event.type });
+      observeLifecycle(this.metrics, event);
       const subject = event.kind === 'token' ? { tokenId: event.name } : { [event.kind]: `${event.namespace}/${event.name}` };
       logger.info({ event: event.id, kind: event.kind, type: event.type, ...subject }, event.message);
     });
@@ -94,6 +96,13 @@ export class Daemon {
     this.metrics.gaugeFromQuery('beskar7_hosts', 'Hosts by state', 'state', () =>
       db.select({ label: hosts.state, value: count() }).from(hosts).groupBy(hosts.state).all(),
     );
+    this.metrics.gaugeFromQuery('beskar7_lifecycle_queue', 'Hosts whose next lifecycle step is waiting or running', 'status', () => {
+      const size = this.services?.engine.queueSize() ?? { waiting: 0, running: 0 };
+      return [
+        { label: 'waiting', value: size.waiting },
+        { label: 'running', value: size.running },
+      ];
+    });
     this.metrics.gaugeFromQuery('beskar7_machines', 'Machines by phase', 'phase', () =>
       db.select({ label: machines.phase, value: count() }).from(machines).groupBy(machines.phase).all(),
     );

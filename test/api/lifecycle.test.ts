@@ -222,4 +222,50 @@ describe.skipIf(!haveRedfishData())('host lifecycle against emulated BMCs and a 
     const huge = await post(hostName(9), token, { ...report, cpus: { ...report.cpus, model: 'x'.repeat(1_100_000) } });
     expect(huge.status).toBe(413);
   });
+
+  it('drives a host without a BMC through the operator: manual power, then the same run', async () => {
+    const mark = lab.mark();
+    const res = await lab.d.api('POST', '/api/v1/hosts', { name: 'manual-01', labels: { group: 'manual' }, powerControl: 'manual', bootMACAddresses: [simMac(11)] });
+    expect(res.status).toBe(201);
+    await lab.untilHostState('manual-01', 'Available', mark);
+    await lab.createMachine('m-manual', select('manual'));
+    // The daemon cannot power it: it says what a person must do, and waits for the boot.
+    const asked = await lab.until((e) => e.name === 'manual-01' && e.type === 'BootRequested', mark);
+    expect(asked.message).toContain('operator:');
+    // The person presses the power button: the machine network-boots.
+    const outcome = await lab.machines[11]?.boot();
+    expect(outcome?.kind).toBe('kexec');
+    await lab.untilMachinePhase('m-manual', 'Provisioned', mark);
+  });
+
+  it('exports lifecycle metrics that follow the events', async () => {
+    const metrics = await (await fetch(`${lab.d.url}/metrics`)).text();
+    expect(metrics).toMatch(/^beskar7_inspection_duration_seconds_count [1-9]/m);
+    expect(metrics).toMatch(/^beskar7_provisioning_duration_seconds_count [1-9]/m);
+    expect(metrics).toMatch(/^beskar7_inspection_failures_total\{reason="Timeout"\} [1-9]/m);
+    expect(metrics).toMatch(/^beskar7_machine_failures_total\{reason="ChecksumMismatch"\} 1/m);
+    expect(metrics).toMatch(/^beskar7_lifecycle_step_failures_total [1-9]/m);
+    expect(metrics).toMatch(/^beskar7_lifecycle_queue\{status="running"\} \d/m);
+  });
+});
+
+describe.skipIf(!haveRedfishData())('inspection on enrollment', () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    lab = await startLab({ hosts: 2, overrides: ['lifecycle.inspectOnEnroll=true'] });
+  }, 60_000);
+  afterAll(async () => lab.stop());
+
+  it('inspects each host once it is enrolled, so claims can match on known hardware', async () => {
+    const mark = lab.mark();
+    await lab.registerHost(0);
+    const inspected = await lab.untilHostState(hostName(0), 'Inspected', mark);
+    await lab.untilHostState(hostName(0), 'Available', inspected.id);
+    const host = await lab.host(hostName(0));
+    expect(host.status).toMatchObject({ state: 'Available', inspectionPhase: 'Complete', inspectionReport: { cpus: { cores: 4 } }, netbootMode: null });
+    expect(lab.emulator.bmcs[0]?.system().powerState).toBe('Off');
+    const log = await lab.d.api('GET', `/api/v1/events/log?since=${mark}&limit=500&kind=host&name=${hostName(0)}`);
+    const states = (log.body as { items: { type: string; data: { to?: string } }[] }).items.filter((e) => e.type === 'StateChanged').map((e) => e.data.to);
+    expect(states).toEqual(['Inspecting', 'Inspected', 'Deprovisioning', 'Available']);
+  });
 });
