@@ -27,8 +27,10 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   /** Media types the body may have besides JSON (a string body schema goes with text/plain). */
   bodyTypes?: string[];
   /**
-   * Runs after the path is parsed and before query and body are: authority checks that must
-   * answer the same whatever the body holds (the ramdisk's boot tokens).
+   * Runs after the path is parsed and before query and body are validated: authority checks
+   * whose answer must not depend on what the body holds (the ramdisk's boot tokens). Fastify has
+   * parsed the body by then, so malformed JSON or an oversized body is still answered first (400,
+   * 413) — which says nothing about tokens.
    */
   guard?: (params: z.output<P>, request: FastifyRequest) => void;
   handler: (

@@ -44,8 +44,19 @@ function requestIds(): () => string {
 }
 
 /** NoCloud seed URLs carry a token in the path (cloud-init cannot send headers): never log it. */
-export function redactUrl(url: string): string {
-  return url.startsWith('/api/v1/nocloud/') ? url.replace(/^(\/api\/v1\/nocloud\/[^/]*\/[^/]*\/)[^/?]*/, '$1<redacted>') : url;
+export const NOCLOUD_ROUTE = '/api/v1/nocloud/:namespace/:name/:token/:file';
+
+/**
+ * The URL as it may be logged. Decided by the route that matched, not by the text, so an encoded
+ * path (/api/v1/%6Eocloud/…) that reaches the same handler is redacted too.
+ */
+export function loggableUrl(url: string, route: string | undefined): string {
+  if (route !== NOCLOUD_ROUTE) return url;
+  const query = url.indexOf('?');
+  const segments = (query < 0 ? url : url.slice(0, query)).split('/');
+  // ['', 'api', 'v1', 'nocloud', ns, name, token, file]
+  if (segments.length > 6) segments[6] = '<redacted>';
+  return segments.join('/');
 }
 
 /** The HTTP adapter: routes translate requests to core calls and nothing more. */
@@ -77,7 +88,7 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     metrics.httpDuration.observe({ method: request.method, route }, seconds);
     if (config.log.requests) {
       request.log.info(
-        { method: request.method, url: redactUrl(request.url), route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tokenId: request.tokenId },
+        { method: request.method, url: loggableUrl(request.url, request.routeOptions.url), route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tokenId: request.tokenId },
         'http request',
       );
     }

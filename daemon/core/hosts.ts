@@ -31,6 +31,9 @@ export function labelConditions(column: typeof hosts.labels | typeof machines.la
 export class HostService {
   private readonly reader: HostReader;
 
+  /** Set by the daemon once boot tokens exist: ends every token of a host being deleted. */
+  revokeTokens?: (hostId: number) => void;
+
   constructor(
     private readonly store: Store,
     private readonly keyring: Keyring,
@@ -258,6 +261,8 @@ export class HostService {
         .where(eq(hosts.id, row.id))
         .returning()
         .get();
+      // Nothing may act for a host on its way out.
+      this.revokeTokens?.(row.id);
       record({ kind: 'host', namespace, name, type: 'DeletionRequested', message: 'deletion requested: powering off, then forgetting the host', data: { from: row.state } });
       record({ kind: 'host', namespace, name, type: 'StateChanged', message: `${row.state} → Deleting: deletion requested`, data: { from: row.state, to: 'Deleting' } });
       return this.viewOf(updated);

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { hostMacs, hosts, machines } from '../../db/schema.js';
 import type { EventBus } from '../core/event-bus.js';
 import type { PowerService } from '../core/power.js';
-import { hardwareRequirementsSchema } from '../core/schemas/machine.js';
+import { hardwareRequirementsSchema, imageSchema } from '../core/schemas/machine.js';
 import { inspectionReportSchema } from '../core/schemas/ramdisk.js';
 import type { EventView } from '../core/schemas/event.js';
 import type { BootMode } from '../redfish/client.js';
@@ -11,7 +11,7 @@ import { retryDelayMs } from './backoff.js';
 import { bootFromNetwork, powerOff } from './boot-actions.js';
 import { runClaimPass } from './claims.js';
 import type { Change, HostRow, LifecycleStore, MachineRow } from './lifecycle-store.js';
-import { requirementProblems } from './matching.js';
+import { requirementProblems, rootDeviceProblems } from './matching.js';
 import { KeyedWorkQueue } from './work-queue.js';
 import { WakeUps } from './timers.js';
 
@@ -28,6 +28,8 @@ export interface LifecycleSettings {
 }
 
 const IDLE_STATES = new Set(['Available', 'Provisioned']);
+/** Failed BMC steps after which a claimed host is released, or a deleted machine stops waiting for its host. */
+const RELEASE_AFTER_ATTEMPTS = 5;
 
 /** Per-run fields: what one provisioning run learnt and did. Cleared so the next run starts clean. */
 export const CLEARED_RUN = {
@@ -129,6 +131,16 @@ export class LifecycleEngine {
     return this.queue.idle();
   }
 
+  /** Resolves once no step and no claim pass is queued or running, and none was started meanwhile. */
+  async settled(): Promise<void> {
+    for (;;) {
+      await this.queue.idle();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const size = this.queue.size;
+      if (!this.claimsScheduled && !this.claimsRunning && size.waiting === 0 && size.running === 0) return;
+    }
+  }
+
   queueSize(): { waiting: number; running: number } {
     return this.queue.size;
   }
@@ -179,6 +191,8 @@ export class LifecycleEngine {
     } else if (event.kind === 'host' && (event.type === 'Registered' || event.type === 'InspectRequested' || event.type === 'DeletionRequested')) {
       this.pokeByName(event.namespace, event.name);
     } else if (event.kind === 'host' && event.type === 'Updated') {
+      // New labels may make the host what a waiting machine selects.
+      this.requestClaims();
       // New BMC settings or credentials deserve an immediate try instead of the backoff.
       const row = this.idByName.get(event.namespace, event.name);
       if (!row) return;
@@ -386,7 +400,11 @@ export class LifecycleEngine {
     if (machine.deletionRequestedAt !== null) return this.release(host, machine, 'machine deleted', { wipe: false });
     const report = inspectionReportSchema.safeParse(host.runReport);
     if (!report.success) return this.release(host, machine, 'the report of this boot is unreadable', { wipe: false, reject: true });
-    const problems = requirementProblems(report.data, hardwareRequirementsSchema.parse(machine.hardwareRequirements));
+    const image = imageSchema.parse(machine.image);
+    const problems = [
+      ...requirementProblems(report.data, hardwareRequirementsSchema.parse(machine.hardwareRequirements)),
+      ...(image.mode === 'disk' ? rootDeviceProblems(report.data, image.rootDeviceHints) : []),
+    ];
     if (problems.length > 0) {
       const text = problems.join('; ');
       const release = this.release(host, machine, `hardware does not meet machine ${machine.namespace}/${machine.name}: ${text}`, { wipe: false, reject: true });
@@ -442,7 +460,13 @@ export class LifecycleEngine {
 
   /** A failure the ramdisk reported; the ramdisk service calls this in its transaction. */
   ramdiskFailure(host: HostRow, machine: MachineRow | null, reason: string, text: string): Change | null {
-    if (host.state === 'Provisioning') return this.failMachine(host, machine, reason, text);
+    // Provisioned too: a kexec that returned after the ramdisk had already said booted.
+    if (host.state === 'Provisioning' || host.state === 'Provisioned') return this.failMachine(host, machine, reason, text);
+    if (host.state === 'Inspecting') {
+      // The ramdisk could not inspect (or its report was refused): fail now rather than wait for the timeout.
+      const release = this.release(host, machine, `inspection failed: ${reason}: ${text}`, { wipe: false, reject: true });
+      return { ...release, host: { ...release.host, inspectionPhase: 'Failed' }, events: [...(release.events ?? []), { type: 'InspectionFailed', message: `${reason}: ${text}`, data: { reason } }] };
+    }
     if (host.state === 'Deprovisioning' && host.pendingWipe) {
       return this.errorChange(host, `wipe failed: ${reason}: ${text}`, { runProgress: { phase: 'wipe-pending' } });
     }
@@ -453,6 +477,9 @@ export class LifecycleEngine {
     const image = machine.image as { mode?: string };
     // Disk installs boot their own disk from now on; kexec hosts keep netbooting into the target.
     if (image.mode !== 'disk' || host.netbootMode === null) return this.wakeUps.clear(host.id);
+    // Some BMCs only keep a Continuous override: clear it, or the installed disk is never booted.
+    const driver = this.power.driverFor(host.namespace, host.name);
+    if (driver.kind === 'redfish') await driver.clearNetworkBoot();
     this.after(
       this.lifecycle.mutate(host.id, (h) =>
         h.state === 'Provisioned' && h.netbootMode !== null
@@ -540,12 +567,7 @@ export class LifecycleEngine {
       if (host.attempts < 3) throw error;
       off = `not powered off (BMC: ${message(error)})`;
     }
-    this.lifecycle.store.write((tx, record) => {
-      const row = tx.select().from(hosts).where(eq(hosts.id, host.id)).get();
-      if (!row || row.state !== 'Deleting') return;
-      tx.delete(hosts).where(eq(hosts.id, host.id)).run();
-      record({ kind: 'host', namespace: host.namespace, name: host.name, type: 'Deleted', message: `host deleted; ${off}`, data: {} });
-    });
+    this.lifecycle.remove(host.id, (row) => (row.state === 'Deleting' ? `host deleted; ${off}` : null));
     this.wakeUps.clear(host.id);
     this.requestClaims();
   }
@@ -569,9 +591,25 @@ export class LifecycleEngine {
       if (row) this.wakeAt(row.id, Date.now() + retryDelayMs(row.attempts, this.settings.retryBaseMs, this.settings.retryMaxMs));
       return;
     }
-    const row = this.lifecycle.mutate(host.id, (h) => {
+    const row = this.lifecycle.mutate(host.id, (h, m) => {
       // Only if nothing moved the host on meanwhile (a report may have arrived during the BMC call).
       if (h.state !== host.state || h.inspectionPhase !== host.inspectionPhase) return null;
+      const giveUp = h.attempts + 1 >= RELEASE_AFTER_ATTEMPTS;
+      // A machine must not wait for ever on one host's dead BMC: it lets the host go and tries another.
+      if (giveUp && m && m.deletionRequestedAt === null && (h.state === 'Claimed' || h.state === 'Inspecting')) {
+        const release = this.release(h, m, `BMC failed ${h.attempts + 1} times: ${text}`, { wipe: false, reject: true });
+        const error = this.errorChange({ ...h, state: 'Deprovisioning' }, text);
+        return { ...release, host: { ...release.host, ...error.host }, events: [...(release.events ?? []), ...(error.events ?? [])] };
+      }
+      // A deleted machine is not held hostage by a host that cannot be powered off: it goes, the host keeps trying.
+      if (giveUp && m && m.deletionRequestedAt !== null && h.state === 'Deprovisioning') {
+        const error = this.errorChange(h, text);
+        return {
+          ...error,
+          machine: 'delete',
+          events: [...(error.events ?? []), { subject: 'machine', type: 'DeprovisioningAbandoned', message: `host ${h.namespace}/${h.name} could not be deprovisioned (${text}); the machine is deleted, the host keeps retrying` }],
+        };
+      }
       return this.errorChange(h, text);
     });
     // Something did move it: look again at where it is now.

@@ -83,6 +83,18 @@ export class LifecycleStore {
     });
   }
 
+  /** Removes the host when `why` (given the current row) says so, with its Deleted event. */
+  remove(hostId: number, why: (host: HostRow) => string | null): void {
+    if (this.closed) return;
+    this.store.write((tx, record) => {
+      const row = tx.select().from(hosts).where(eq(hosts.id, hostId)).get();
+      const message = row ? why(row) : null;
+      if (!row || message === null) return;
+      tx.delete(hosts).where(eq(hosts.id, hostId)).run();
+      record({ kind: 'host', namespace: row.namespace, name: row.name, type: 'Deleted', message, data: {} });
+    });
+  }
+
   /** apply() for callers already inside a transaction (claims). */
   apply(tx: Tx, record: (event: NewEvent) => void, host: HostRow, machine: MachineRow | null, change: Change): HostRow {
     const now = Date.now();

@@ -62,3 +62,26 @@ export function requirementProblems(report: InspectionReport, requirements: Hard
   }
   return problems;
 }
+
+export interface RootDeviceHints {
+  deviceName?: string | undefined;
+  model?: string | undefined;
+  serialNumber?: string | undefined;
+  minSizeGB?: number | undefined;
+  rotational?: boolean | undefined;
+}
+
+/** Why no disk of the report can take a disk image by these hints; empty when one can. */
+export function rootDeviceProblems(report: InspectionReport, hints: RootDeviceHints): string[] {
+  const fits = report.disks.some(
+    (disk) =>
+      (hints.deviceName === undefined || disk.device === hints.deviceName) &&
+      (hints.model === undefined || (disk.model ?? '').includes(hints.model)) &&
+      (hints.serialNumber === undefined || disk.serial === hints.serialNumber) &&
+      (hints.minSizeGB === undefined || disk.sizeGB >= hints.minSizeGB) &&
+      (hints.rotational === undefined || (disk.type === 'HDD') === hints.rotational),
+  );
+  if (fits) return [];
+  if (report.disks.length === 0) return ['has no disk for the image'];
+  return [`no disk matches the root device hints ${JSON.stringify(hints)}`];
+}

@@ -1,11 +1,12 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { hostLogs, hosts } from '../../db/schema.js';
+import { hostLogs, hostMacs, hosts } from '../../db/schema.js';
 import type { BootTokens, TokenMode, VerifiedBootToken } from '../core/boot/boot-tokens.js';
 import { conflict, DomainError } from '../core/errors.js';
 import type { MachineService } from '../core/machines.js';
 import type { BootedReport, InspectionReport, NextAction, ProgressReport } from '../core/schemas/ramdisk.js';
 import type { LifecycleEngine } from './engine.js';
 import type { Change, LifecycleStore } from './lifecycle-store.js';
+import type { Tx } from '../core/store.js';
 import { nextAction } from './next-action.js';
 
 export interface RamdiskSettings {
@@ -17,6 +18,7 @@ export interface RamdiskSettings {
 const unauthorized = (): DomainError => new DomainError('Unauthorized', 'a valid boot token for this host is required: Authorization: Bearer <token>');
 
 const ALL_RAMDISK: readonly TokenMode[] = ['inspect', 'provision', 'wipe'];
+const ACTIVE_STATES = new Set(['Inspecting', 'Inspected', 'Provisioning', 'Deprovisioning']);
 
 /**
  * What the ramdisk (and the OS it installs) may do, with a boot token for authority: report
@@ -34,15 +36,24 @@ export class RamdiskService {
 
   /** Checks the token (constant time, uniform failure) and that its mode may do this. */
   authenticate(namespace: string, name: string, token: string | undefined, allowed: readonly TokenMode[] = ALL_RAMDISK): VerifiedBootToken {
-    const verified = token ? this.tokens.verify(namespace, name, token) : null;
-    if (!verified || !allowed.includes(verified.mode)) throw unauthorized();
+    const verified = token ? this.tokens.verify(namespace, name, token, allowed) : null;
+    if (!verified) throw unauthorized();
+    // Only a run that is under way keeps its ramdisk's token alive.
+    const state = this.lifecycle.load(verified.hostId)?.host.state;
+    if (state !== undefined && ACTIVE_STATES.has(state)) this.tokens.keepAlive(verified);
     return verified;
   }
 
   report(auth: VerifiedBootToken, report: InspectionReport): { state: string } {
     // The ramdisk's clock may be wrong or absent; the daemon's receipt time is kept in inspectedAt.
     const stored = { ...report, timestamp: report.timestamp ?? new Date().toISOString() };
-    const row = this.lifecycle.mutate(auth.hostId, (host): Change | null => {
+    const row = this.lifecycle.mutate(auth.hostId, (host, _machine, tx): Change | null => {
+      const macs = tx.select({ mac: hostMacs.mac }).from(hostMacs).where(eq(hostMacs.hostId, host.id)).all().map((r) => r.mac);
+      if (macs.length > 0 && !macs.includes(report.bootMACAddress)) {
+        throw conflict(`the report comes from ${report.bootMACAddress}, which is not one of the host's boot MACs (${macs.join(', ')})`, [
+          { field: 'body.bootMACAddress', message: 'is not a boot MAC of this host' },
+        ]);
+      }
       const summary = `${report.cpus.cores} cores, ${report.memory.totalGB} GB, ${report.disks.length} disks, ${report.nics.length} NICs`;
       const runSeconds = host.runStartedAt === null ? null : (Date.now() - host.runStartedAt) / 1000;
       const event = {
@@ -51,6 +62,10 @@ export class RamdiskService {
         data: { mode: auth.mode, bootMACAddress: report.bootMACAddress, ...(runSeconds !== null && host.state === 'Inspecting' ? { runSeconds } : {}) },
       };
       if (host.state === 'Inspecting' && host.netbootMode === auth.mode) {
+        // This boot is now the run's: other renders of the script (anyone who knew the MAC) stop working.
+        this.tokens.bind(auth);
+        // Hardware seen afresh: machines that turned this host down may consider it again.
+        if (auth.mode === 'inspect') forgetRejections(tx, host.id);
         return {
           host: { state: 'Inspected', inspectionPhase: 'Complete', inspectionReport: stored, runReport: stored, inspectedAt: Date.now(), deadlineAt: null },
           reason: 'hardware report received',
@@ -59,6 +74,7 @@ export class RamdiskService {
       }
       // A kexec host rebooting into its target reports again; a wipe boot reports what it will wipe.
       if ((host.state === 'Provisioned' && auth.mode === 'provision') || (host.state === 'Deprovisioning' && auth.mode === 'wipe')) {
+        this.tokens.bind(auth);
         return { host: { inspectionReport: stored, runReport: stored, inspectedAt: Date.now() }, events: [event] };
       }
       throw conflict(`host is ${host.state}: no report expected from this boot`);
@@ -111,11 +127,11 @@ export class RamdiskService {
     const store = this.lifecycle.store;
     store.write((tx) => {
       tx.insert(hostLogs).values({ hostId: auth.hostId, at: Date.now(), text }).run();
-      // Keep the newest logBytesPerHost: drop whole chunks from the oldest end.
-      const total = tx.select({ bytes: sql<number>`coalesce(sum(length(${hostLogs.text})), 0)` }).from(hostLogs).where(eq(hostLogs.hostId, auth.hostId)).get()?.bytes ?? 0;
+      // Keep the newest logBytesPerHost: drop whole chunks from the oldest end (bytes, not characters).
+      const total = tx.select({ bytes: sql<number>`coalesce(sum(length(cast(${hostLogs.text} as blob))), 0)` }).from(hostLogs).where(eq(hostLogs.hostId, auth.hostId)).get()?.bytes ?? 0;
       let excess = total - this.settings.logBytesPerHost;
       if (excess <= 0) return;
-      const oldest = tx.select({ id: hostLogs.id, size: sql<number>`length(${hostLogs.text})` }).from(hostLogs).where(eq(hostLogs.hostId, auth.hostId)).orderBy(asc(hostLogs.id)).all();
+      const oldest = tx.select({ id: hostLogs.id, size: sql<number>`length(cast(${hostLogs.text} as blob))` }).from(hostLogs).where(eq(hostLogs.hostId, auth.hostId)).orderBy(asc(hostLogs.id)).all();
       for (const chunk of oldest) {
         if (excess <= 0) break;
         tx.delete(hostLogs).where(eq(hostLogs.id, chunk.id)).run();
@@ -187,4 +203,12 @@ export class RamdiskService {
       .map((r) => r.text)
       .join('');
   }
+}
+
+/** Drops a host from every machine's list of hosts that failed it. */
+function forgetRejections(tx: Tx, hostId: number): void {
+  tx.run(
+    sql`UPDATE machines SET rejected_host_ids = (SELECT json_group_array(value) FROM json_each(machines.rejected_host_ids) WHERE value != ${hostId})
+        WHERE EXISTS (SELECT 1 FROM json_each(machines.rejected_host_ids) WHERE value = ${hostId})`,
+  );
 }

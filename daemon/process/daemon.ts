@@ -110,6 +110,7 @@ export class Daemon {
     if (config.auth.printInitialAdminToken && services.tokens.neverCreated()) this.announceFirstToken(services.tokens);
 
     const boot = wireBoot(config, loaded.dataDir, store, this.database.sqlite, this.metrics, () => this.bootBaseUrl);
+    services.hosts.revokeTokens = (hostId) => boot.tokens.revoke(hostId);
     const power = new PowerService(services.hosts, new BmcGate(config.redfish.maxConcurrentBmcs), powerSettings(config), logger);
     const lifecycle = config.lifecycle;
     const engine = new LifecycleEngine(

@@ -229,7 +229,11 @@ progress() {
   [ -n "${3:-}" ] && p_body="$p_body,\"reason\":\"$3\""
   [ -n "${4:-}" ] && p_body="$p_body,\"disks\":$4"
   log "$1${3:+ [$3]}: $2"
-  post_json progress "$p_body}" || log "posting progress failed (HTTP $HTTP_STATUS)"
+  if ! post_json progress "$p_body}"; then
+    # 401: the daemon ended this boot (host released, machine deleted): stop touching the disks.
+    [ "$HTTP_STATUS" = 401 ] && [ "$1" != failed ] && power_off "the daemon ended this boot (401 on progress)"
+    log "posting progress failed (HTTP $HTTP_STATUS)"
+  fi
 }
 
 # Posts the log from where the last post ended, in chunks of at most 256 KiB.
@@ -560,9 +564,10 @@ fi
 log "beskar7 ramdisk: host $NS/$NAME, mode ${MODE:-unset}, daemon $API, BOOTIF ${BOOTIF:-none}, http via $HTTP_CLIENT"
 
 # 1. Report (every mode reports first).
-sh "$AGENT_DIR/report.sh" > "$W/report.json" 2> "$W/report.err" || { log "report.sh failed: $(cat "$W/report.err")"; exit 1; }
+# A failure here is told to the daemon at once, so the run fails now instead of timing out.
+sh "$AGENT_DIR/report.sh" > "$W/report.json" 2> "$W/report.err" || fail InspectionFailed "report.sh failed: $(head -c 1000 "$W/report.err")"
 json_flat < "$W/report.json" > "$W/report.flat"
-grep -q '^!error' "$W/report.flat" && { log "report.sh printed no valid JSON"; exit 1; }
+grep -q '^!error' "$W/report.flat" && fail InspectionFailed "report.sh printed no valid JSON"
 log "report: $(awk '/^disks#=/ { sub(/.*=/, ""); d = $0 } /^nics#=/ { sub(/.*=/, ""); n = $0 } /^cpus.threads=/ { sub(/.*=/, ""); t = $0 } /^memory.totalGB=/ { sub(/.*=/, ""); m = $0 } END { printf "%s threads, %s GiB, %s disks, %s NICs", t, m, d, n }' "$W/report.flat")"
 
 backoff=5
@@ -584,9 +589,7 @@ until http POST "$API/api/v1/inspection/$NS/$NAME" "$W/report.out" "$W/report.js
   case "$HTTP_STATUS" in
     408 | 429) ;;
     4??) # the same report would be rejected again
-      log "the daemon rejected the report (HTTP $HTTP_STATUS): $(head -c 500 "$W/report.out" 2>/dev/null)"
-      post_logs
-      exit 1
+      fail ReportRejected "the daemon rejected the report (HTTP $HTTP_STATUS): $(head -c 500 "$W/report.out" 2>/dev/null)"
       ;;
   esac
   retry_later "posting the report failed (HTTP $HTTP_STATUS $(tail -n 1 "$W/http.$TAG.err" 2>/dev/null))"

@@ -110,14 +110,20 @@ describe('HTTP boot path', () => {
     // Used every 8 minutes for 40 minutes: a long image download with progress reports.
     for (let i = 0; i < 5; i++) {
       now += 480_000;
-      expect(tokens.verify('default', 'pxe-02', token)).not.toBeNull();
+      const verified = tokens.verify('default', 'pxe-02', token);
+      expect(verified).not.toBeNull();
+      if (verified) tokens.keepAlive(verified);
     }
     now += 600_001;
     expect(tokens.verify('default', 'pxe-02', token)).toBeNull();
     // The installed OS's token keeps its fixed life however often it is used.
     const os = tokens.issue(host.hostId, 'os', 900_000);
     now += 800_000;
-    expect(tokens.verify('default', 'pxe-02', os)?.mode).toBe('os');
+    const verifiedOs = tokens.verify('default', 'pxe-02', os);
+    expect(verifiedOs?.mode).toBe('os');
+    if (verifiedOs) tokens.keepAlive(verifiedOs);
+    // A mode the caller does not allow is a failure like any other.
+    expect(tokens.verify('default', 'pxe-02', os, ['provision'])).toBeNull();
     now += 100_001;
     expect(tokens.verify('default', 'pxe-02', os)).toBeNull();
   });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { stopChild } from './child.js';
 import { cleanEnv, type DaemonExit, type DaemonProcess } from './daemon-process.js';
 
@@ -15,6 +16,8 @@ export interface LifecycleDaemonOptions {
   nodeFlags: readonly string[];
   startTimeoutMs: number;
   signal: AbortSignal;
+  /** Also write the daemon's log (stdout) to this file, to look into a run afterwards. */
+  logFile?: string | null;
 }
 
 const keepTail = (text: string): string => (text.length > TAIL_CHARS ? text.slice(-TAIL_CHARS) : text);
@@ -60,6 +63,7 @@ export async function startLifecycleDaemon(options: LifecycleDaemonOptions): Pro
   let port: number | undefined;
   let token: string | undefined;
   let bytesAfterReady = 0;
+  if (options.logFile) stdout.pipe(createWriteStream(options.logFile));
   stdout.setEncoding('utf8');
   stderr.setEncoding('utf8');
   // Always drained: a full pipe would stall the daemon's logger and skew the numbers.

@@ -126,14 +126,15 @@ async function startFleet(spec: FleetSpec, signal: AbortSignal): Promise<{ child
 }
 
 /** What the machines did; asked again (briefly) while boot flows still finish their last calls. */
-async function fleetState(child: Child, signal: AbortSignal): Promise<FleetState> {
-  let index = 1;
-  for (;;) {
-    // Our own child, by its PID.
+let stateLines = 0;
+
+/** What the machines did; asked again (up to `tries` times) while boot flows still finish their last calls. */
+async function fleetState(child: Child, signal: AbortSignal, tries = 25): Promise<FleetState> {
+  for (let attempt = 1; ; attempt++) {
+    // Our own child, by its PID; each answer is the next line after the ready one.
     process.kill(child.pid, 'SIGUSR2');
-    const state = fleetStateSchema.parse(await lineOf(child, index, FLEET_STATE_TIMEOUT_MS, 'the fleet state', signal));
-    if (state.busy === 0 || index >= 25) return state;
-    index++;
+    const state = fleetStateSchema.parse(await lineOf(child, ++stateLines, FLEET_STATE_TIMEOUT_MS, 'the fleet state', signal));
+    if (state.busy === 0 || attempt >= tries) return state;
     await sleep(200);
   }
 }
@@ -308,6 +309,23 @@ function waitFor(parties: Parties, what: string, done: () => boolean): Promise<v
   });
 }
 
+/** Rethrows a failed wait with where the hosts are and, while the fleet runs, what its machines did. */
+async function explain(error: unknown, parties: Parties): Promise<never> {
+  const base = error instanceof Error ? error.message : String(error);
+  const states: Record<string, number> = {};
+  for (const state of parties.tally.hostState.values()) states[state] = (states[state] ?? 0) + 1;
+  let fleet = '';
+  if (!parties.fleet.exit() && !parties.signal.aborted) {
+    try {
+      const state = await fleetState(parties.fleet, parties.signal, 1);
+      fleet = `; fleet: outcomes ${JSON.stringify(state.outcomes)}, ${state.busy} boot flows running, ${state.poweredOn} powered on, first problems: ${state.problems.slice(0, 3).join(' | ')}`;
+    } catch (cause) {
+      fleet = `; fleet state unavailable: ${(cause as Error).message.split('\n')[0] ?? ''}`;
+    }
+  }
+  throw new Error(`${base}; hosts by state ${JSON.stringify(states)}${fleet}`, { cause: error });
+}
+
 interface CpuMark {
   sample: CpuSample;
   fleetMs: number;
@@ -345,7 +363,11 @@ async function measure(hosts: number, limitSeconds: number, signal: AbortSignal,
 
   progress.phase = 'starting the daemon';
   const nodeFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=lifecycle-daemon-${hosts}.cpuprofile`] : [];
-  const daemon = await startLifecycleDaemon({ mainJs: MAIN_JS, dataDir, settings: DAEMON_SETTINGS, nodeFlags, startTimeoutMs: START_TIMEOUT_MS, signal });
+  // BESKAR7_BENCH_DAEMON_LOG=<dir>: keep the daemon's log there, one file per run.
+  const logDir = process.env.BESKAR7_BENCH_DAEMON_LOG ? path.resolve(process.env.BESKAR7_BENCH_DAEMON_LOG) : null;
+  if (logDir) await mkdir(logDir, { recursive: true });
+  const logFile = logDir ? path.join(logDir, `lifecycle-daemon-${hosts}.log`) : null;
+  const daemon = await startLifecycleDaemon({ mainJs: MAIN_JS, dataDir, settings: DAEMON_SETTINGS, nodeFlags, startTimeoutMs: START_TIMEOUT_MS, signal, logFile });
   cleanup.add('stop the daemon', () => (daemon.exit() ? undefined : daemon.stop(STOP_TIMEOUT_MS)));
   result.daemon = { pid: daemon.pid, command: daemon.args, logMB: 0, stop: null, cpuProfileDir: profileDir };
   say(`  daemon pid ${daemon.pid} at ${daemon.baseUrl}${profileDir ? `, CPU profile into ${profileDir}` : ''}`);
@@ -353,6 +375,7 @@ async function measure(hosts: number, limitSeconds: number, signal: AbortSignal,
   progress.phase = 'starting the fleet';
   const spec: FleetSpec = { mockup: dmtfMockup(MOCKUP), count: hosts, daemonUrl: daemon.baseUrl, waitScale: WAIT_SCALE, maxSockets: SIM_MAX_SOCKETS };
   const { child: fleet, ready } = await startFleet(spec, signal);
+  stateLines = 0;
   cleanup.add(`stop the fleet (pid ${fleet.pid})`, () => (fleet.exit() ? undefined : fleet.stop(10_000)));
   result.fleet = { pid: fleet.pid, startupMs: round(ready.startupMs, 0), openFilesLimit: ready.openFilesLimit, stop: null };
   say(`  fleet pid ${fleet.pid}: ${hosts} BMCs up in ${Math.round(ready.startupMs)} ms (open files limit ${ready.openFilesLimit})`);
@@ -382,7 +405,7 @@ async function measure(hosts: number, limitSeconds: number, signal: AbortSignal,
   const tRegistered = performance.now();
   say(`  ${hosts} hosts registered in ${((tRegistered - t0) / 1000).toFixed(1)} s`);
 
-  await waitFor(parties, `${hosts} hosts Available`, () => tally.available.size >= hosts);
+  await waitFor(parties, `${hosts} hosts Available`, () => tally.available.size >= hosts).catch((error: unknown) => explain(error, parties));
   const tEnrolled = performance.now();
   say(`  all ${hosts} hosts Available after ${((tEnrolled - t0) / 1000).toFixed(1)} s`);
 
@@ -396,7 +419,7 @@ async function measure(hosts: number, limitSeconds: number, signal: AbortSignal,
   const tCreated = performance.now();
   say(`  ${hosts} machines created in ${((tCreated - tEnrolled) / 1000).toFixed(1)} s`);
 
-  await waitFor(parties, `${hosts} machines Provisioned`, () => tally.provisioned.size >= hosts);
+  await waitFor(parties, `${hosts} machines Provisioned`, () => tally.provisioned.size >= hosts).catch((error: unknown) => explain(error, parties));
   const tDone = performance.now();
   const after = await cpuMark(daemon.pid, fleet.pid);
   const memory = await readMemory(daemon.pid);

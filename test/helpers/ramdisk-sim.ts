@@ -829,11 +829,10 @@ class BootRun {
     }
     this.machine.disks.set(target.device, { kind: 'image', sha256: streamed.got.sha256, bytes: written });
     await this.progress('info', `image written onto ${target.device} and verified (sha256 ${streamed.got.sha256}); rebooting`);
+    // As inspector/agent/flow.sh does: the written and verified image is the milestone, reported by
+    // the ramdisk just before it reboots into the installed OS.
+    const bootedStatus = await this.booted('ramdisk');
     await this.postLogs();
-    // The reboot, then the installed OS. Assumption: a disk action carries no command line, so
-    // nothing hands the OS its own token here; the simulated OS posts `booted` (source os) with the
-    // boot token it still has. A daemon that wants the OS token there answers 401: see bootedStatus.
-    const bootedStatus = await this.booted('os');
     return { kind: 'disk', device: target.device, bytes: written, imageSha: streamed.got.sha256, bootedStatus };
   }
 

@@ -1031,10 +1031,20 @@ describe('BMC emulator: scale and lifecycle', () => {
   });
 
   it('binds consecutive ports from portBase and refuses a taken one', async () => {
-    const first = await startBmcEmulator({ mockup: RACK, count: 3 });
-    const base = first.bmcs[0]!.port;
-    await first.stop();
-    const emulator = await startBmcEmulator({ mockup: RACK, count: 3, portBase: base });
+    // Ports freed a moment ago can be taken by any other process before we bind them again:
+    // that is the machine, not the emulator, so such an attempt is retried with fresh ports.
+    let emulator: Awaited<ReturnType<typeof startBmcEmulator>> | undefined;
+    let base = 0;
+    for (let attempt = 0; !emulator; attempt++) {
+      const first = await startBmcEmulator({ mockup: RACK, count: 3 });
+      base = first.bmcs[0]!.port;
+      await first.stop();
+      try {
+        emulator = await startBmcEmulator({ mockup: RACK, count: 3, portBase: base });
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'EADDRINUSE' || attempt >= 9) throw error;
+      }
+    }
     try {
       expect(emulator.bmcs.map((b) => b.port)).toEqual([base, base + 1, base + 2]);
       await expect(startBmcEmulator({ mockup: RACK, count: 1, portBase: base + 1 })).rejects.toMatchObject({ code: 'EADDRINUSE' });

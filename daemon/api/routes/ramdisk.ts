@@ -8,6 +8,7 @@ import { bootedSchema, inspectionReportSchema, MAX_LOG_CHUNK_BYTES, MAX_REPORT_B
 import type { RamdiskService } from '../../lifecycle/ramdisk-service.js';
 import { bearerToken } from '../auth.js';
 import { defineRoute, type AnyRouteSpec } from '../route.js';
+import { NOCLOUD_ROUTE } from '../server.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,7 +28,7 @@ function authorised(request: FastifyRequest): VerifiedBootToken {
 type BaseUrl = (request: FastifyRequest) => string;
 
 const nocloudParams = z
-  .object({ namespace: namespaceSchema, name: nameSchema, token: z.string().min(1).max(128), file: z.enum(['user-data', 'meta-data', 'vendor-data']) })
+  .object({ namespace: namespaceSchema, name: nameSchema, token: z.string().min(1).max(128), file: z.enum(['user-data', 'meta-data', 'vendor-data', 'network-config']) })
   .strict();
 
 /** The ramdisk's API (boot-token authority) — see docs/ramdisk-contract.md. */
@@ -136,7 +137,7 @@ export function ramdiskRoutes(ramdisk: RamdiskService, baseUrl: BaseUrl): AnyRou
     ),
     defineRoute({
       method: 'GET',
-      url: '/api/v1/nocloud/:namespace/:name/:token/:file',
+      url: NOCLOUD_ROUTE,
       summary: 'NoCloud seed for cloud-init (ds=nocloud;s=…): the token rides in the path',
       description: "cloud-init's NoCloud seedfrom cannot send headers, so the OS token is part of the URL; the daemon never logs it.",
       tag: 'ramdisk',
@@ -148,6 +149,8 @@ export function ramdiskRoutes(ramdisk: RamdiskService, baseUrl: BaseUrl): AnyRou
       responses: { 200: { description: 'seed file', contentType: 'text/plain' }, 401: unauthorizedResponse },
       handler: ({ params }, request, reply) => {
         const auth = authorised(request);
+        // No network-config: the OS keeps the network it booted with (cloud-init treats 404 as absent).
+        if (params.file === 'network-config') throw new DomainError('NotFound', 'no network-config: the OS keeps the network it booted with');
         const body = params.file === 'user-data' ? ramdisk.userData(auth) : params.file === 'meta-data' ? ramdisk.metaData(auth) : '';
         return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(body);
       },

@@ -9,7 +9,10 @@ export interface VerifiedBootToken {
   tokenId: number;
   hostId: number;
   mode: TokenMode;
+  expiresAt: number;
 }
+
+const ALL_MODES: readonly TokenMode[] = ['inspect', 'provision', 'wipe', 'os'];
 
 interface TokenRow {
   id: number;
@@ -37,6 +40,8 @@ export class BootTokens {
   private readonly insert: Database.Statement<[number, TokenMode, Buffer, number, number]>;
   private readonly live: Database.Statement<[string, string, number], TokenRow>;
   private readonly extend: Database.Statement<[number, number]>;
+  private readonly revokeOthers: Database.Statement<[number, number, number]>;
+  private readonly prune: Database.Statement<[number, number]>;
 
   constructor(
     sqlite: Database.Database,
@@ -59,6 +64,9 @@ export class BootTokens {
        WHERE h.namespace = ? AND h.name = ? AND t.revoked_at IS NULL AND t.expires_at > ? ORDER BY t.id DESC`,
     );
     this.extend = sqlite.prepare('UPDATE boot_tokens SET expires_at = ? WHERE id = ?');
+    this.revokeOthers = sqlite.prepare("UPDATE boot_tokens SET revoked_at = ? WHERE host_id = ? AND id != ? AND revoked_at IS NULL AND mode != 'os'");
+    // Dead rows are worth nothing (verify reads live ones only); keeping them would slow every lookup.
+    this.prune = sqlite.prepare('DELETE FROM boot_tokens WHERE host_id = ? AND (revoked_at IS NOT NULL OR expires_at <= ?)');
   }
 
   /**
@@ -68,6 +76,7 @@ export class BootTokens {
    */
   issue(hostId: number, mode: TokenMode, ttlMs: number = this.ttlMs): string {
     const now = this.now();
+    this.prune.run(hostId, now);
     const secret = randomBytes(32).toString('base64url');
     this.insert.run(hostId, mode, hash(secret), now, now + ttlMs);
     (mode === 'os' ? this.revokeOlderOs : this.revokeOlder).run(now, hostId, hostId);
@@ -84,19 +93,36 @@ export class BootTokens {
     this.revokeBootForHost.run(this.now(), hostId);
   }
 
-  /** The token's host and mode when it is live and belongs to that host; null for every kind of failure. */
-  verify(namespace: string, name: string, presented: string): VerifiedBootToken | null {
+  /**
+   * The token's host and mode when it is live, belongs to that host and may do what `allowed`
+   * names; null for every kind of failure. Reads only: keepAlive() and bind() are the writes.
+   */
+  verify(namespace: string, name: string, presented: string, allowed: readonly TokenMode[] = ALL_MODES): VerifiedBootToken | null {
     const presentedHash = hash(presented);
     let match: TokenRow | undefined;
-    // At most one token is live per host; comparing against each keeps the time independent of which matched.
+    // Comparing against every live token keeps the time independent of which one matched.
     for (const row of this.live.all(namespace, name, this.now())) {
       if (row.secret_hash.length === presentedHash.length && timingSafeEqual(row.secret_hash, presentedHash)) match = row;
     }
-    if (!match) return null;
-    // A boot that keeps talking stays alive: a slow image download is bounded by the run's own
-    // deadline, not by the age of the script that started it. OS tokens keep their fixed life.
+    if (!match || !allowed.includes(match.mode)) return null;
+    return { tokenId: match.id, hostId: match.host_id, mode: match.mode, expiresAt: match.expires_at };
+  }
+
+  /**
+   * A boot that keeps talking stays alive: a slow image download is bounded by the run's own
+   * deadline, not by the age of the script that started it. The caller decides when a run is
+   * active; OS tokens keep their fixed life.
+   */
+  keepAlive(token: VerifiedBootToken): void {
     const now = this.now();
-    if (match.mode !== 'os' && match.expires_at < now + this.ttlMs / 2) this.extend.run(now + this.ttlMs, match.id);
-    return { tokenId: match.id, hostId: match.host_id, mode: match.mode };
+    if (token.mode !== 'os' && token.expiresAt < now + this.ttlMs / 2) this.extend.run(now + this.ttlMs, token.tokenId);
+  }
+
+  /**
+   * First come, first served: the token that reports first owns the boot, and the host's other
+   * ramdisk tokens (renders by anyone else who knew the MAC) stop working. OS tokens are spared.
+   */
+  bind(token: VerifiedBootToken): void {
+    this.revokeOthers.run(this.now(), token.hostId, token.tokenId);
   }
 }
