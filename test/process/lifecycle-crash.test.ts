@@ -84,11 +84,11 @@ describe.skipIf(!haveRedfishData())('kill -9 at every lifecycle state', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'beskar7-crash-lifecycle-'));
     port = await freePort();
     rack = new SimulatedRack({ haltDelayMs: 200 });
-    emulator = await startBmcEmulator({ mockup: dmtfMockup('public-rackmount1'), count: STATES.length, initialPowerState: 'Off', onBoot: rack.onBoot });
+    emulator = await startBmcEmulator({ mockup: dmtfMockup('public-rackmount1'), count: STATES.length + 2, initialPowerState: 'Off', onBoot: rack.onBoot });
     rack.attach(emulator);
     artifacts = await startArtifactServer({ vmlinuz: kernel, 'initrd.img': initrd });
     await start();
-    STATES.forEach((_, i) => {
+    [...STATES, 'Error', 'Deleting'].forEach((_, i) => {
       rack.add(new SimulatedMachine({ mac: simMac(i), daemonUrl: daemon.url, hardware: hardwareProfile(), waitScale: 0.02, giveUpSeconds: 600, api: 'daemon' }), { bmc: i });
     });
   }, 60_000);
@@ -152,4 +152,45 @@ describe.skipIf(!haveRedfishData())('kill -9 at every lifecycle state', () => {
       }
     }, 120_000);
   }
+
+  it('resumes a host killed as it entered Error, keeping its retry', async () => {
+    const i = STATES.length;
+    const name = `crash-${i}`;
+    const bmc = emulator.bmcs[i];
+    if (!bmc) throw new Error('bmc missing');
+    const since = ((await api('GET', '/api/v1/events/log?since=0&limit=1')).body as { next: number }).next;
+    await api('POST', '/api/v1/hosts', { name, labels: { crash: String(i) }, redfishConnection: { address: bmc.url, username: bmc.username, password: bmc.password }, bootMACAddresses: [simMac(i)] });
+    await waitFor(since, (e) => e.name === name && e.type === 'StateChanged' && e.data.to === 'Available');
+    bmc.setFaults({ dropProbability: 1 });
+    const machine = { name: `crash-m-${i}`, hostSelector: { matchLabels: { crash: String(i) } }, image: { mode: 'kexec', kernel: { url: artifacts.url('vmlinuz'), sha256: sha(kernel) }, initrd: { url: artifacts.url('initrd.img'), sha256: sha(initrd) } } };
+    await api('POST', '/api/v1/machines', machine);
+    const failed = await waitFor(since, (e) => e.name === name && e.type === 'StateChanged' && e.data.to === 'Error');
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    await start();
+    const host = (await api('GET', `/api/v1/hosts/default/${name}`)).body as { status: { state: string; lastError: string | null; retryAt: string | null } };
+    // The error and its retry time came through the crash; the BMC comes back and the run goes on.
+    expect(host.status.lastError).not.toBeNull();
+    bmc.resetFaults();
+    await waitFor(failed.id, (e) => e.kind === 'machine' && e.name === machine.name && e.type === 'PhaseChanged' && e.data.to === 'Provisioned');
+  }, 120_000);
+
+  it('finishes deleting a host killed as it entered Deleting', async () => {
+    const i = STATES.length + 1;
+    const name = `crash-${i}`;
+    const bmc = emulator.bmcs[i];
+    if (!bmc) throw new Error('bmc missing');
+    const since = ((await api('GET', '/api/v1/events/log?since=0&limit=1')).body as { next: number }).next;
+    await api('POST', '/api/v1/hosts', { name, redfishConnection: { address: bmc.url, username: bmc.username, password: bmc.password }, bootMACAddresses: [simMac(i)] });
+    await waitFor(since, (e) => e.name === name && e.type === 'StateChanged' && e.data.to === 'Available');
+    bmc.setFaults({ latencyMs: 300 });
+    expect((await api('DELETE', `/api/v1/hosts/default/${name}`)).status).toBe(202);
+    const deleting = await waitFor(since, (e) => e.name === name && e.type === 'StateChanged' && e.data.to === 'Deleting');
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    await start();
+    bmc.resetFaults();
+    await waitFor(deleting.id, (e) => e.name === name && e.type === 'Deleted');
+    expect((await api('GET', `/api/v1/hosts/default/${name}`)).status).toBe(404);
+  }, 120_000);
 });
