@@ -12,6 +12,8 @@ import type { DaemonMetrics } from '../metrics/registry.js';
 import { packageRoot } from '../util/package-root.js';
 
 export interface BootWiring {
+  /** Inspector files the boot scripts name but the assets directory lacks (hosts cannot be inspected without them). */
+  missingInspector: string[];
   tokens: BootTokens;
   planner: BootPlanner;
   routes: AnyRouteSpec[];
@@ -39,5 +41,6 @@ export function wireBoot(config: Config, dataDir: string, store: Store, sqlite: 
   const staticDirs = [{ prefix: '/boot-assets/', root: assetsDir }];
   // UEFI HTTP-boot clients fetch the iPXE binary over HTTP: the TFTP root, served read-only.
   if (existsSync(config.tftp.root)) staticDirs.push({ prefix: '/ipxe-bin/', root: config.tftp.root });
-  return { tokens, planner, routes, staticDirs };
+  const missingInspector = [config.boot.inspectorKernel, config.boot.inspectorInitrd].map((file) => join(assetsDir, file)).filter((file) => !existsSync(file));
+  return { missingInspector, tokens, planner, routes, staticDirs };
 }

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { count } from 'drizzle-orm';
 import type { Logger } from 'pino';
@@ -111,6 +112,12 @@ export class Daemon {
 
     const boot = wireBoot(config, loaded.dataDir, store, this.database.sqlite, this.metrics, () => this.bootBaseUrl);
     services.hosts.revokeTokens = (hostId) => boot.tokens.revoke(hostId);
+    if (boot.missingInspector.length > 0) {
+      logger.warn(
+        { missing: boot.missingInspector },
+        `inspection ramdisk not installed: hosts cannot be inspected or provisioned until it is; build it with "npm run inspector:build -- --out ${dirname(boot.missingInspector[0] ?? '.')}" (see inspector/README.md)`,
+      );
+    }
     const power = new PowerService(services.hosts, new BmcGate(config.redfish.maxConcurrentBmcs), powerSettings(config), logger);
     const lifecycle = config.lifecycle;
     const engine = new LifecycleEngine(
