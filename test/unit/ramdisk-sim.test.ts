@@ -286,13 +286,13 @@ describe('SimulatedMachine', () => {
     expect(await off.boot()).toEqual({ kind: 'poweroff', reason: 'inspection done' });
   });
 
-  it('writes a gzip disk image to the disk the hints choose, then the OS reports booted', async () => {
+  it('writes a gzip disk image to the disk the hints choose, then reports booted before the reboot', async () => {
     const m = machine({ hardware: { disks: [{ sizeGB: 100, type: 'SSD' }, { sizeGB: 500, type: 'HDD' }] } });
     daemon.arm(m.mac, [{ action: 'disk', image: { ...artifact('disk.img.gz'), format: 'gzip' }, rootDeviceHints: { minSizeGigabytes: 200 } }]);
     expect(await m.boot()).toEqual({ kind: 'disk', device: '/dev/sdb', bytes: IMAGE.length, imageSha: sha(IMAGE_GZ), bootedStatus: 204 });
     expect(m.disks.get('/dev/sdb')).toEqual({ kind: 'image', sha256: sha(IMAGE_GZ), bytes: IMAGE.length });
     expect(daemon.phases(hostOf(m))).toEqual(['writing', 'info']);
-    expect(daemon.booted.find((b) => b.host === hostOf(m))?.body.source).toBe('os');
+    expect(daemon.booted.find((b) => b.host === hostOf(m))?.body.source).toBe('ramdisk');
 
     // Raw: the smallest disk that fits (HEAD tells the size), by name with or without /dev/.
     daemon.arm(m.mac, [{ action: 'disk', image: { ...artifact('disk.img'), format: 'raw' }, rootDeviceHints: {} }]);
