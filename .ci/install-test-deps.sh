@@ -7,6 +7,7 @@ packages=(
   iproute2        # ip netns: the namespace tests' network
   busybox-static  # udhcpd (the site DHCP server), udhcpc (a plain DHCP client)
   zstd            # zstd disk images in the inspector flow test
+  qemu-system-x86 # boots the built inspection ramdisk (TCG): report, kexec, disk write, wipe
   curl            # HTTP and TFTP client in namespaces
   ipxe            # /usr/lib/ipxe: the TFTP root the daemon serves
   tftp-hpa        # TFTP client

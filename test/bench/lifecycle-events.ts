@@ -12,12 +12,20 @@ export interface FollowedEvent {
 }
 
 const RECONNECT_DELAY_MS = 200;
+const LOG_PAGE = 500;
+const LOG_IDLE_MS = 250;
 
 /**
- * Follows GET /api/v1/events (server-sent events) from an event id on, reconnecting with
- * Last-Event-ID when the daemon ends the stream (it cuts off a reader more than 4 MB behind), so
- * no event is lost. Only events whose `kind.type` is in `wanted` are parsed; all are counted.
- * Emits 'events' after each chunk that held a wanted event.
+ * `sse`: GET /api/v1/events, the push stream. `log`: GET /api/v1/events/log pages, read back to
+ * back and every 250 ms once caught up: for runs where the stream cannot be used (see lifecycle.ts).
+ */
+export type FollowMode = 'sse' | 'log';
+
+/**
+ * Follows the daemon's events from an event id on. Over SSE it reconnects with Last-Event-ID when
+ * the daemon ends the stream (it cuts off a reader more than 4 MB behind), so no event is lost;
+ * only events whose `kind.type` is in `wanted` are parsed there, all are counted. Emits 'events'
+ * after each chunk or page that held a wanted event.
  */
 export class EventFollower extends EventEmitter<{ events: []; error: [Error] }> {
   events = 0;
@@ -37,14 +45,56 @@ export class EventFollower extends EventEmitter<{ events: []; error: [Error] }> 
     since: number,
     private readonly wanted: ReadonlySet<string>,
     private readonly onEvent: (event: FollowedEvent) => void,
+    readonly mode: FollowMode = 'sse',
   ) {
     super();
     this.lastId = since;
   }
 
-  /** Resolves once the first connection answered 200: events from then on are not missed. */
-  start(): Promise<void> {
-    return this.connect();
+  /** Resolves once the first connection answered 200 (the first page arrived): events from then on are not missed. */
+  async start(): Promise<void> {
+    if (this.mode === 'sse') return this.connect();
+    const first = await this.page();
+    void this.pages(first);
+  }
+
+  private async page(): Promise<number> {
+    const response = await fetch(new URL(`/api/v1/events/log?since=${this.lastId}&limit=${LOG_PAGE}`, this.baseUrl), { headers: { authorization: `Bearer ${this.token}` } });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`GET /api/v1/events/log: HTTP ${response.status}: ${text.slice(0, 300)}`);
+    this.bytes += text.length;
+    const { items } = JSON.parse(text) as { items: FollowedEvent[] };
+    let wantedSeen = false;
+    for (const event of items) {
+      if (event.id <= this.lastId) continue;
+      this.lastId = event.id;
+      this.count(`${event.kind}.${event.type}`);
+      if (!this.wanted.has(`${event.kind}.${event.type}`)) continue;
+      this.onEvent(event);
+      wantedSeen = true;
+    }
+    if (wantedSeen) this.emit('events');
+    return items.length;
+  }
+
+  private async pages(previous: number): Promise<void> {
+    let got = previous;
+    while (!this.stopped) {
+      if (got < LOG_PAGE) await new Promise((resolve) => setTimeout(resolve, LOG_IDLE_MS));
+      if (this.stopped) return;
+      try {
+        got = await this.page();
+      } catch (error) {
+        if (!this.stopped) this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+    }
+  }
+
+  private count(name: string): void {
+    this.events++;
+    this.lastEventAt = performance.now();
+    this.byType.set(name, (this.byType.get(name) ?? 0) + 1);
   }
 
   stop(): void {
@@ -116,9 +166,7 @@ export class EventFollower extends EventEmitter<{ events: []; error: [Error] }> 
     }
     if (id === null || name === null || data === null || id <= this.lastId) return false;
     this.lastId = id;
-    this.events++;
-    this.lastEventAt = performance.now();
-    this.byType.set(name, (this.byType.get(name) ?? 0) + 1);
+    this.count(name);
     if (!this.wanted.has(name)) return false;
     const event = JSON.parse(data) as FollowedEvent;
     this.onEvent(event);

@@ -90,6 +90,8 @@ function state(): FleetState {
     machines: spec.count,
     outcomes: { ...outcomes },
     kexecVerified: 0,
+    otherOutcomes: {},
+    notBooted: 0,
     bootedMoreThanOnce: 0,
     boots: 0,
     busy: rack.busy,
@@ -106,7 +108,12 @@ function state(): FleetState {
     if (boots > 1) out.bootedMoreThanOnce++;
     const last = rack.outcomes(mac).at(-1);
     if (verifiedKexec(last)) out.kexecVerified++;
-    else if (out.problems.length < MAX_PROBLEMS) out.problems.push(`machine ${i} (${mac}): ${boots} boot(s), last outcome ${JSON.stringify(last ?? null).slice(0, 400)}`);
+    else if (!last) out.notBooted++;
+    else {
+      const why = last.kind === 'failed' ? `failed ${last.reason}` : last.kind;
+      out.otherOutcomes[why] = (out.otherOutcomes[why] ?? 0) + 1;
+      if (out.problems.length < MAX_PROBLEMS) out.problems.push(`machine ${i} (${mac}): ${boots} boot(s), last outcome ${JSON.stringify(last).slice(0, 400)}`);
+    }
     const bmc = emulator.bmcs[i];
     if (!bmc) continue;
     if (bmc.system().powerState === 'On') out.poweredOn++;

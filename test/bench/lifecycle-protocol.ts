@@ -42,6 +42,10 @@ export const fleetStateSchema = z.object({
   outcomes: z.record(z.string(), z.number()),
   /** Machines whose latest boot kexec'd the expected kernel and initrd and had its `booted` accepted. */
   kexecVerified: z.number(),
+  /** The latest outcome of the other machines that booted, by kind (failed: by reason). */
+  otherOutcomes: z.record(z.string(), z.number()),
+  /** Machines that have not finished a boot. */
+  notBooted: z.number(),
   /** Machines that booted more than once (the flow needs one boot per machine). */
   bootedMoreThanOnce: z.number(),
   boots: z.number(),
@@ -51,7 +55,7 @@ export const fleetStateSchema = z.object({
   bmcRequests: z.number(),
   bmcByStatus: z.record(z.string(), z.number()),
   artifactHits: z.object({ kernel: z.number(), initrd: z.number() }),
-  /** The first machines whose boot did not end in a verified kexec, each with why. */
+  /** The first machines whose finished boot did not end in a verified kexec, each with why. */
   problems: z.array(z.string()),
 });
 export type FleetState = z.infer<typeof fleetStateSchema>;

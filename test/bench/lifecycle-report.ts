@@ -27,6 +27,8 @@ export interface Progress {
 
 export interface RunResult {
   hosts: number;
+  /** How completion was followed. */
+  follow: string;
   complete: boolean;
   /** Why the run did not finish (error, time limit, stall); null when it did. */
   incomplete: string | null;
@@ -138,6 +140,10 @@ function runRows(run: RunResult): Row[] {
     if (k.fleet) {
       rows.push({ metric: `${at}: verified kexec boots (sim side)`, value: n(k.fleet.kexecVerified), goal: n(run.hosts), verdict: k.fleet.kexecVerified === run.hosts ? 'ok' : 'FAILED' });
     }
+  }
+  if (run.events) {
+    const how = run.follow.startsWith('SSE') ? `SSE, ${run.events.reconnects} reconnects` : 'event log pages';
+    rows.push({ metric: `${at}: events followed (${how})`, value: `${n(run.events.total)} (${fixed(run.events.MB)} MB)`, goal: '', verdict: '' });
   }
   return rows;
 }
