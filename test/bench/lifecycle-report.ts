@@ -127,7 +127,7 @@ function runRows(run: RunResult): Row[] {
     { metric: `${at}: daemon CPU (user+sys)`, value: `${fixed(c.daemonSeconds)} s (${fixed(c.daemonCores, 2)} cores)`, goal: '', verdict: '' },
     { metric: `${at}: daemon peak RSS (VmHWM)`, value: `${fixed(m.daemonPeakRssMB)} MB`, goal: goalRun ? `< ${GOALS.peakRssMB} MB` : '(report)', verdict: goalRun ? below(m.daemonPeakRssMB, GOALS.peakRssMB) : '' },
     { metric: `${at}: fleet process CPU (BMCs, sims, artefacts)`, value: `${fixed(c.fleetSeconds)} s`, goal: '', verdict: '' },
-    { metric: `${at}: bench process CPU (REST, SSE follow)`, value: `${fixed(c.benchSeconds)} s`, goal: '', verdict: '' },
+    { metric: `${at}: bench process CPU (REST, event follow)`, value: `${fixed(c.benchSeconds)} s`, goal: '', verdict: '' },
     { metric: `${at}: other / idle cores`, value: `${fixed(c.otherCores, 2)} / ${fixed(c.idleCores, 2)}`, goal: '', verdict: c.otherCores > NOISE_CORES ? 'misses' : '' },
   ];
   if (k) {

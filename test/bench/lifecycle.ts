@@ -1,3 +1,15 @@
+/**
+ * Benchmark: N hosts from registration to Provisioned through the whole state machine.
+ *
+ *   node --import tsx test/bench/lifecycle.ts [--short]
+ *
+ * Three processes: the daemon (dist/, its CPU and peak RSS read from /proc), the fleet
+ * (lifecycle-fleet.ts: emulated BMCs, simulated firmware + ramdisk per host, artefact server) and
+ * this one (REST calls, following events). Optional environment:
+ *   BESKAR7_BENCH_LIFECYCLE_HOSTS=1000,5000  run these sizes instead of the mode's
+ *   BESKAR7_BENCH_CPU_PROF=<dir>             run the daemon with --cpu-prof into <dir>
+ *   BESKAR7_BENCH_DAEMON_LOG=<dir>           keep the daemon's log there
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -30,10 +42,11 @@ interface Plan {
 }
 
 /**
- * Completion is followed on the SSE stream, except at 10,000: there the claim pass writes
- * thousands of events in one tick, the daemon ends the stream of a reader 4 MB behind, and a
- * write after that end crashes it (ERR_STREAM_WRITE_AFTER_END in daemon/api/routes/events.ts
- * `send`, an unhandled 'error' event). Until that is fixed the 10,000 run reads the event log.
+ * Completion is followed on the SSE stream, except at 10,000: there the stream falls more than
+ * 4 MB behind (thousands of events in one tick, e.g. a claim pass), the daemon ends it, and the
+ * next event's write after that end crashes the daemon (ERR_STREAM_WRITE_AFTER_END from `send`
+ * in daemon/api/routes/events.ts, an unhandled 'error' event). Until that is fixed the 10,000
+ * run reads the event log in pages instead.
  */
 const MODES: Record<'full' | 'short', Plan[]> = {
   // The 10,000 run is capped at 15 min: past that it is reported as incomplete with its progress.
@@ -579,7 +592,7 @@ export async function runLifecycleBench(options: BenchOptions): Promise<BenchSum
       startedAt,
       machine: {
         ...machineInfo(
-          `three processes share the ${os.cpus().length} cores: the daemon (measured alone), the fleet (${MOCKUP} BMC emulator, simulated firmware + ramdisk per host, artefact server) and this one (REST calls, SSE follow)`,
+          `three processes share the ${os.cpus().length} cores: the daemon (measured alone), the fleet (${MOCKUP} BMC emulator, simulated firmware + ramdisk per host, artefact server) and this one (REST calls, following events)`,
         ),
         openFilesLimit: String(fileLimits()?.soft ?? 'unknown'),
       },
