@@ -98,3 +98,32 @@ describe('GET /api/v1/events', () => {
     expect((await d.api('GET', '/api/v1/events?kind=planet')).status).toBe(400);
   });
 });
+
+describe('a reader that stops reading', () => {
+  it('is cut off once it falls 4 MiB behind, and the daemon carries on (later events do not write to the ended stream)', async () => {
+    const { connect } = await import('node:net');
+    const url = new URL(d.url);
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const headers = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.write(`GET /api/v1/events HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${d.token}\r\n\r\n`);
+    await headers;
+    // From here on, never read: everything piles up on the daemon's side.
+    socket.pause();
+    const metricsBefore = await (await fetch(`${d.url}/metrics`)).text();
+    expect(metricsBefore).toMatch(/^beskar7_event_stream_clients [1-9]/m);
+    // Synthetic events straight onto the bus: 400 × 64 KiB, far past what loopback buffers hold.
+    const big = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 400; i++) {
+      d.daemon.bus.emit('event', { id: 1_000_000 + i, time: new Date().toISOString(), kind: 'host', namespace: 'default', name: 'flood', type: 'Flood', message: big, data: {} });
+      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+    socket.resume();
+    await closed;
+    expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
+    const metricsAfter = await (await fetch(`${d.url}/metrics`)).text();
+    expect(metricsAfter).toMatch(/^beskar7_event_stream_clients 0/m);
+  });
+});

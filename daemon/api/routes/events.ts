@@ -47,40 +47,55 @@ export class EventStreams {
   ) {}
 
   closeAll(): void {
-    for (const response of this.open) response.end();
-    this.open.clear();
+    // end() first; the 'close' that follows runs each stream's finish().
+    for (const response of [...this.open]) response.end();
   }
 
   private stream(response: ServerResponse, afterId: number, filter: EventFilter): void {
     let lastSent = afterId;
     let live = false;
     const pending: EventView[] = [];
+    // Ended (slow reader cut off, shutdown) before 'close' arrives: nothing may write after end(),
+    // which throws; so every writer checks, and ending unsubscribes at once.
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      unsubscribe();
+      clearInterval(heartbeat);
+      if (this.open.delete(response)) this.metrics.sseClients.dec();
+    };
     const send = (event: EventView) => {
-      if (event.id <= lastSent || !matchesFilter(event, filter)) return;
+      if (finished || response.writableEnded || response.destroyed || event.id <= lastSent || !matchesFilter(event, filter)) return;
       lastSent = event.id;
       response.write(frame(event));
-      if (response.writableLength > MAX_BUFFERED_BYTES) response.end();
+      // A reader this far behind would hold the daemon's memory: drop the connection and what is
+      // buffered for it; the client reconnects with Last-Event-ID and misses nothing.
+      if (response.writableLength > MAX_BUFFERED_BYTES) {
+        finish();
+        response.destroy();
+      }
     };
     // Subscribe before replaying, so an event committed during the replay is not missed.
     const unsubscribe = this.bus.on('event', (event) => (live ? send(event) : pending.push(event)));
-    const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), this.heartbeatMs);
+    const heartbeat = setInterval(() => {
+      if (!finished && !response.writableEnded) response.write(': keep-alive\n\n');
+    }, this.heartbeatMs);
     heartbeat.unref();
     this.open.add(response);
     this.metrics.sseClients.inc();
-    response.on('close', () => {
-      unsubscribe();
-      clearInterval(heartbeat);
-      this.open.delete(response);
-      this.metrics.sseClients.dec();
-    });
+    response.on('close', finish);
+    // A socket error must never become an uncaught exception in the daemon.
+    response.on('error', finish);
     response.write('retry: 2000\n\n');
     for (;;) {
       const batch = this.store.eventsAfter(lastSent, filter, REPLAY_BATCH);
       for (const event of batch) send(event);
-      if (batch.length < REPLAY_BATCH || response.writableEnded) break;
+      if (batch.length < REPLAY_BATCH || response.writableEnded || response.destroyed) break;
     }
     live = true;
     for (const event of pending.splice(0)) send(event);
+    if (response.writableEnded || response.destroyed) finish();
   }
 
   routes(): AnyRouteSpec[] {
