@@ -37,24 +37,28 @@ export function toEventView(row: EventRow): EventView {
  * event for a change that was rolled back.
  */
 export class Store {
+  private readonly insertEvent: Database.Statement<[number, string, string, string, string, string, string], { id: number }>;
+
   constructor(
     readonly db: Db,
     /** The same connection without the query builder, for prepared hot-path statements. */
     readonly sqlite: Database.Database,
     private readonly bus: EventBus,
-  ) {}
+  ) {
+    // Every write records events: prepared once rather than built per event.
+    this.insertEvent = sqlite.prepare('INSERT INTO events (at, kind, namespace, name, type, message, data) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id');
+  }
 
   write<T>(work: (tx: Tx, record: (event: NewEvent) => void) => T): T {
     const written: EventView[] = [];
     const result = this.db.transaction(
       (tx) => {
         const record = (event: NewEvent) => {
-          const row = tx
-            .insert(events)
-            .values({ ...event, data: event.data ?? {}, at: Date.now() })
-            .returning()
-            .get();
-          written.push(toEventView(row));
+          const at = Date.now();
+          const data = event.data ?? {};
+          const row = this.insertEvent.get(at, event.kind, event.namespace, event.name, event.type, event.message, JSON.stringify(data));
+          if (!row) throw new Error('event insert returned no id');
+          written.push(toEventView({ id: row.id, at, kind: event.kind, namespace: event.namespace, name: event.name, type: event.type, message: event.message, data }));
         };
         return work(tx, record);
       },

@@ -9,7 +9,7 @@ import type { EventView } from '../core/schemas/event.js';
 import type { BootMode } from '../redfish/client.js';
 import { retryDelayMs } from './backoff.js';
 import { bootFromNetwork, powerOff } from './boot-actions.js';
-import { runClaimPass } from './claims.js';
+import { Claimer } from './claims.js';
 import type { Change, HostRow, LifecycleStore, MachineRow } from './lifecycle-store.js';
 import { requirementProblems, rootDeviceProblems } from './matching.js';
 import { KeyedWorkQueue } from './work-queue.js';
@@ -64,6 +64,7 @@ export class LifecycleEngine {
   private readonly queue: KeyedWorkQueue<number>;
   private readonly wakeUps: WakeUps<number>;
   private readonly idByName;
+  private readonly claimer: Claimer;
   private claimsRunning = false;
   private claimsAgain = false;
   private claimsScheduled = false;
@@ -79,6 +80,7 @@ export class LifecycleEngine {
   ) {
     this.queue = new KeyedWorkQueue(settings.workers, (id) => this.step(id), (id, error) => this.logger.error({ hostId: id, err: message(error) }, 'lifecycle step crashed'));
     this.wakeUps = new WakeUps((id) => this.queue.add(id));
+    this.claimer = new Claimer(lifecycle);
     this.idByName = lifecycle.store.sqlite.prepare<[string, string], { id: number }>('SELECT id FROM hosts WHERE namespace = ? AND name = ?');
     this.unsubscribe = bus.on('event', (event: EventView) => this.onEvent(event));
   }
@@ -168,8 +170,10 @@ export class LifecycleEngine {
       if (this.stopped) return;
       this.claimsRunning = true;
       try {
-        const claimed = runClaimPass(this.lifecycle);
+        const { claimed, more } = this.claimer.pass();
         for (const id of claimed) this.queue.add(id);
+        // A full pass leaves the rest to the next one, after the event loop has had its turn.
+        if (more) this.claimsAgain = true;
       } catch (error) {
         this.logger.error({ err: message(error) }, 'claim pass failed');
       } finally {

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { hosts, machines } from '../../db/schema.js';
 import type { BootTokens } from '../core/boot/boot-tokens.js';
 import type { NewEvent, Store, Tx } from '../core/store.js';
@@ -48,11 +48,17 @@ function machinePhaseFor(hostState: string, machine: MachineRow): string {
  */
 export class LifecycleStore {
   private closed = false;
+  // Prepared once: these run on every ramdisk call and every engine step.
+  private readonly hostById;
+  private readonly machineByHost;
 
   constructor(
     readonly store: Store,
     private readonly tokens: BootTokens,
-  ) {}
+  ) {
+    this.hostById = store.db.select().from(hosts).where(eq(hosts.id, sql.placeholder('id'))).prepare();
+    this.machineByHost = store.db.select().from(machines).where(eq(machines.hostId, sql.placeholder('id'))).prepare();
+  }
 
   /** After close() nothing is written: a step still awaiting a BMC when the daemon stops just ends (it is redone on start). */
   close(): void {
@@ -61,9 +67,9 @@ export class LifecycleStore {
 
   load(hostId: number): { host: HostRow; machine: MachineRow | null } | null {
     if (this.closed) return null;
-    const host = this.store.db.select().from(hosts).where(eq(hosts.id, hostId)).get();
+    const host = this.hostById.get({ id: hostId });
     if (!host) return null;
-    const machine = this.store.db.select().from(machines).where(eq(machines.hostId, hostId)).get() ?? null;
+    const machine = this.machineByHost.get({ id: hostId }) ?? null;
     return { host, machine };
   }
 
@@ -74,9 +80,10 @@ export class LifecycleStore {
   mutate(hostId: number, decide: (host: HostRow, machine: MachineRow | null, tx: Tx) => Change | null): HostRow | null {
     if (this.closed) return null;
     return this.store.write((tx, record) => {
-      const host = tx.select().from(hosts).where(eq(hosts.id, hostId)).get();
+      // One connection: statements prepared on it read the transaction's own view.
+      const host = this.hostById.get({ id: hostId });
       if (!host) return null;
-      const machine = tx.select().from(machines).where(eq(machines.hostId, hostId)).get() ?? null;
+      const machine = this.machineByHost.get({ id: hostId }) ?? null;
       const change = decide(host, machine, tx);
       if (!change) return null;
       return this.apply(tx, record, host, machine, change);
