@@ -31,6 +31,7 @@ export class EventFollower extends EventEmitter<{ events: []; error: [Error] }> 
   events = 0;
   bytes = 0;
   reconnects = 0;
+  private failedConnects = 0;
   lastId: number;
   /** performance.now() of the latest event of any kind. */
   lastEventAt = performance.now();
@@ -118,15 +119,20 @@ export class EventFollower extends EventEmitter<{ events: []; error: [Error] }> 
         this.buffer = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => this.take(chunk));
-        res.on('end', () => this.again());
-        res.on('error', () => this.again());
+        // One reconnect per lost stream, however many of end/error/close report the loss.
+        res.on('end', () => this.lost(req));
+        res.on('error', () => this.lost(req));
       });
       req.on('error', (error) => {
         reject(error);
-        this.again();
+        this.lost(req);
       });
       req.end();
     });
+  }
+
+  private lost(req: ClientRequest): void {
+    if (this.current === req) this.again();
   }
 
   private again(): void {
@@ -135,7 +141,13 @@ export class EventFollower extends EventEmitter<{ events: []; error: [Error] }> 
     this.reconnects++;
     setTimeout(() => {
       if (this.stopped) return;
-      this.connect().catch((error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))));
+      // A busy daemon may drop a connect now and then: try again, but not for ever.
+      this.connect().then(
+        () => (this.failedConnects = 0),
+        (error: unknown) => {
+          if (++this.failedConnects >= 20) this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        },
+      );
     }, RECONNECT_DELAY_MS);
   }
 

@@ -8,8 +8,8 @@ import type { DaemonMetrics } from '../../metrics/registry.js';
 import { defineRoute, type AnyRouteSpec } from '../route.js';
 
 const REPLAY_BATCH = 500;
-// A client this far behind is cut off; it resumes with Last-Event-ID and loses nothing.
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+// Socket buffer above which a subscriber is fed from the event log instead of live events.
+const HIGH_WATER_BYTES = 1024 * 1024;
 
 const eventLogQuery = z
   .object({
@@ -51,12 +51,16 @@ export class EventStreams {
     for (const response of [...this.open]) response.end();
   }
 
+  /**
+   * One subscriber. The event log is the source of truth: a reader that keeps up gets events
+   * live from the bus; one that falls behind (its socket buffer past HIGH_WATER_BYTES) stops
+   * taking live events and is fed from the log as its socket drains. So a slow reader costs the
+   * daemon at most about HIGH_WATER_BYTES plus one batch, and still misses nothing.
+   */
   private stream(response: ServerResponse, afterId: number, filter: EventFilter): void {
     let lastSent = afterId;
-    let live = false;
-    const pending: EventView[] = [];
-    // Ended (slow reader cut off, shutdown) before 'close' arrives: nothing may write after end(),
-    // which throws; so every writer checks, and ending unsubscribes at once.
+    let catchingUp = true;
+    // Nothing may be written after the response ended (that throws); every writer checks.
     let finished = false;
     const finish = () => {
       if (finished) return;
@@ -65,21 +69,58 @@ export class EventStreams {
       clearInterval(heartbeat);
       if (this.open.delete(response)) this.metrics.sseClients.dec();
     };
+    const gone = () => finished || response.writableEnded || response.destroyed;
     const send = (event: EventView) => {
-      if (finished || response.writableEnded || response.destroyed || event.id <= lastSent || !matchesFilter(event, filter)) return;
+      if (gone() || event.id <= lastSent || !matchesFilter(event, filter)) return;
       lastSent = event.id;
       response.write(frame(event));
-      // A reader this far behind would hold the daemon's memory: drop the connection and what is
-      // buffered for it; the client reconnects with Last-Event-ID and misses nothing.
-      if (response.writableLength > MAX_BUFFERED_BYTES) {
-        finish();
-        response.destroy();
+    };
+    const drained = () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          response.off('drain', done);
+          response.off('close', done);
+          resolve();
+        };
+        response.on('drain', done);
+        response.on('close', done);
+      });
+    // Reads the log from lastSent until it is exhausted, waiting for the socket whenever it is
+    // full. The last read and going live happen in one synchronous run: no event falls between.
+    const catchUp = async (): Promise<void> => {
+      for (;;) {
+        if (gone()) return;
+        if (response.writableLength > HIGH_WATER_BYTES) {
+          await drained();
+          continue;
+        }
+        const batch = this.store.eventsAfter(lastSent, filter, REPLAY_BATCH);
+        for (const event of batch) send(event);
+        if (batch.length < REPLAY_BATCH && response.writableLength <= HIGH_WATER_BYTES) {
+          catchingUp = false;
+          return;
+        }
       }
     };
-    // Subscribe before replaying, so an event committed during the replay is not missed.
-    const unsubscribe = this.bus.on('event', (event) => (live ? send(event) : pending.push(event)));
+    // A failed read of the log (the database closing at shutdown) ends this stream, not the daemon.
+    const startCatchUp = () => {
+      catchUp().catch(() => {
+        finish();
+        response.destroy();
+      });
+    };
+    const unsubscribe = this.bus.on('event', (event) => {
+      // While catching up the log has it (events are published after their commit).
+      if (catchingUp || gone()) return;
+      if (response.writableLength > HIGH_WATER_BYTES) {
+        catchingUp = true;
+        startCatchUp();
+        return;
+      }
+      send(event);
+    });
     const heartbeat = setInterval(() => {
-      if (!finished && !response.writableEnded) response.write(': keep-alive\n\n');
+      if (!gone()) response.write(': keep-alive\n\n');
     }, this.heartbeatMs);
     heartbeat.unref();
     this.open.add(response);
@@ -88,14 +129,7 @@ export class EventStreams {
     // A socket error must never become an uncaught exception in the daemon.
     response.on('error', finish);
     response.write('retry: 2000\n\n');
-    for (;;) {
-      const batch = this.store.eventsAfter(lastSent, filter, REPLAY_BATCH);
-      for (const event of batch) send(event);
-      if (batch.length < REPLAY_BATCH || response.writableEnded || response.destroyed) break;
-    }
-    live = true;
-    for (const event of pending.splice(0)) send(event);
-    if (response.writableEnded || response.destroyed) finish();
+    startCatchUp();
   }
 
   routes(): AnyRouteSpec[] {
