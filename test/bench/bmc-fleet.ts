@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { configSchema } from '../../daemon/config/schema.js';
 import { RedfishDriver } from '../../daemon/power/redfish-driver.js';
 import { DEFAULT_TIMINGS, type PxeResult } from '../../daemon/redfish/client.js';
@@ -14,7 +13,7 @@ import type { BmcFaultsPatch } from '../bmc/types.js';
 import { emulatorReadySchema, fleetStateSchema, type EmulatorReady, type EmulatorSpec, type FleetState } from './bmc-fleet-protocol.js';
 import { fleetFailures, fleetTables, fleetWarnings, GOALS, describeFaults, type FleetResults, type Measured, type Scenario } from './bmc-fleet-report.js';
 import { bounded } from './bounded.js';
-import { startChild, type Child } from './child.js';
+import { jsonLineOf, startChild, type Child } from './child.js';
 import { busyCoresNow, cpuShare, sampleCpu } from './cpu.js';
 import { readMemory } from './memory.js';
 import { isMain, runStandalone } from './standalone.js';
@@ -104,27 +103,12 @@ function checkOpenFiles(scenarios: readonly Scenario[]): number | null {
   return Number.isFinite(limit) ? limit : null;
 }
 
-/** The index-th complete JSON line of the child's stdout, once it is there. */
-async function lineOf(child: Child, index: number, timeoutMs: number, what: string, signal: AbortSignal): Promise<unknown> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    signal.throwIfAborted();
-    const lines = child.output().stdout.split('\n');
-    // The last element is the unfinished line (or '' after a newline).
-    const line = lines.length - 1 > index ? lines[index] : undefined;
-    if (line !== undefined) return JSON.parse(line);
-    const exit = child.exit();
-    if (exit) throw new Error(`the emulator exited (code ${exit.code}, signal ${exit.signal}) before ${what}\n${child.tail()}`);
-    if (Date.now() > until) throw new Error(`the emulator did not print ${what} within ${timeoutMs} ms\n${child.tail()}`);
-    await sleep(25);
-  }
-}
 
 async function startEmulator(s: Scenario, signal: AbortSignal): Promise<{ child: Child; ready: EmulatorReady }> {
   const spec: EmulatorSpec = { mockup: dmtfMockup(MOCKUP), count: s.count, https: s.https, seed: SEED, faults: s.faults, powerOnDelayMs: s.powerOnDelayMs };
   const child = startChild('bmc-fleet-emulator', [process.execPath, '--import', 'tsx', EMULATOR, JSON.stringify(spec)], { keepStdout: true, cwd: ROOT, signal });
   try {
-    const ready = emulatorReadySchema.parse(await lineOf(child, 0, START_TIMEOUT_MS, 'its BMCs', signal));
+    const ready = emulatorReadySchema.parse(await jsonLineOf(child, 0, START_TIMEOUT_MS, 'its BMCs', signal, 'the emulator'));
     if (ready.urls.length !== s.count) throw new Error(`the emulator started ${ready.urls.length} BMCs, not ${s.count}`);
     return { child, ready };
   } catch (error) {
@@ -136,7 +120,7 @@ async function startEmulator(s: Scenario, signal: AbortSignal): Promise<{ child:
 async function emulatorState(child: Child, signal: AbortSignal): Promise<FleetState> {
   // Our own child, by its PID: print what the BMCs saw.
   process.kill(child.pid, 'SIGUSR2');
-  return fleetStateSchema.parse(await lineOf(child, 1, STATE_TIMEOUT_MS, 'the fleet state', signal));
+  return fleetStateSchema.parse(await jsonLineOf(child, 1, STATE_TIMEOUT_MS, 'the fleet state', signal, 'the emulator'));
 }
 
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;

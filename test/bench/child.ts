@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 const TAIL_CHARS = 4096;
@@ -135,5 +136,24 @@ export async function runChild(name: string, command: readonly string[], options
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * The index-th complete JSON line of a child's stdout (started with keepStdout), once it is there;
+ * `label` names the child in errors ("the emulator", "the fleet").
+ */
+export async function jsonLineOf(child: Child, index: number, timeoutMs: number, what: string, signal: AbortSignal, label: string): Promise<unknown> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    signal.throwIfAborted();
+    const lines = child.output().stdout.split('\n');
+    // The last element is the unfinished line (or '' after a newline).
+    const line = lines.length - 1 > index ? lines[index] : undefined;
+    if (line !== undefined) return JSON.parse(line);
+    const exit = child.exit();
+    if (exit) throw new Error(`${label} exited (code ${exit.code}, signal ${exit.signal}) before ${what}\n${child.tail()}`);
+    if (Date.now() > until) throw new Error(`${label} did not print ${what} within ${timeoutMs} ms\n${child.tail()}`);
+    await sleep(25);
   }
 }

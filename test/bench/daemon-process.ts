@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { stopChild, type ChildExit, type StopOutcome } from './child.js';
 
 const TOKEN = /b7_[a-f0-9]{16}_[A-Za-z0-9_-]{43}/;
@@ -29,6 +30,12 @@ export interface StartOptions {
   startTimeoutMs: number;
   /** Aborting gives up waiting for readiness and stops the child. */
   signal: AbortSignal;
+  /** `key=value` settings, each passed as `--set` (log.level must stay at info or below: readiness is an info line). */
+  settings?: readonly string[];
+  /** Flags for node itself, before the script (e.g. --cpu-prof). */
+  nodeFlags?: readonly string[];
+  /** Also write the daemon's log (stdout) to this file, to look into a run afterwards. */
+  logFile?: string | null;
 }
 
 const keepTail = (text: string): string => (text.length > TAIL_CHARS ? text.slice(-TAIL_CHARS) : text);
@@ -55,7 +62,9 @@ function readyPort(line: string): number | undefined {
 export async function startDaemon(options: StartOptions): Promise<DaemonProcess> {
   // The UDP boot servers stay off: run as root they would bind this machine's real ports 67 and 69.
   const args = ['daemon', '--data-dir', options.dataDir, '--host', '127.0.0.1', '--port', '0', '--set', 'dhcp.enabled=false', '--set', 'tftp.enabled=false'];
-  const child: ChildProcess = spawn(process.execPath, [options.mainJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
+  for (const setting of options.settings ?? []) args.push('--set', setting);
+  const nodeFlags = options.nodeFlags ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, options.mainJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
   const { stdout, stderr } = child;
   if (child.pid === undefined || !stdout || !stderr) {
     child.kill('SIGKILL');
@@ -78,6 +87,7 @@ export async function startDaemon(options: StartOptions): Promise<DaemonProcess>
   let token: string | undefined;
   let bytesAfterReady = 0;
 
+  if (options.logFile) stdout.pipe(createWriteStream(options.logFile));
   stdout.setEncoding('utf8');
   stderr.setEncoding('utf8');
   // Always drained: a full pipe would stall the daemon's logger and skew the numbers.
@@ -120,7 +130,7 @@ export async function startDaemon(options: StartOptions): Promise<DaemonProcess>
     pid,
     baseUrl: `http://127.0.0.1:${port}`,
     token,
-    args,
+    args: [...nodeFlags, ...args],
     logBytes: () => bytesAfterReady,
     exit: () => exited,
     tail,

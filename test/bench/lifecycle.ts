@@ -18,10 +18,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dmtfMockup, haveRedfishData, redfishDataDir } from '../bmc/index.js';
 import { simMac } from '../helpers/ramdisk-sim.js';
 import { bounded, type Cleanup } from './bounded.js';
-import { startChild, type Child } from './child.js';
+import { jsonLineOf, startChild, type Child } from './child.js';
 import { busyCoresNow, processCpuMs, sampleCpu, type CpuSample } from './cpu.js';
-import type { DaemonProcess } from './daemon-process.js';
-import { startLifecycleDaemon } from './lifecycle-daemon.js';
+import { startDaemon, type DaemonProcess } from './daemon-process.js';
 import { EventFollower, type FollowedEvent, type FollowMode } from './lifecycle-events.js';
 import { fleetReadySchema, fleetStateSchema, type FleetReady, type FleetSpec, type FleetState } from './lifecycle-protocol.js';
 import { GOALS, lifecycleFailures, lifecycleTables, lifecycleWarnings, type LifecycleResults, type Progress, type RunResult } from './lifecycle-report.js';
@@ -129,20 +128,6 @@ function fleetFileLimit(hosts: number): number | null {
 
 // ---------------------------------------------------------------- fleet process
 
-/** The index-th complete JSON line of the child's stdout, once it is there. */
-async function lineOf(child: Child, index: number, timeoutMs: number, what: string, signal: AbortSignal): Promise<unknown> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    signal.throwIfAborted();
-    const lines = child.output().stdout.split('\n');
-    const line = lines.length - 1 > index ? lines[index] : undefined;
-    if (line !== undefined) return JSON.parse(line);
-    const exit = child.exit();
-    if (exit) throw new Error(`the fleet exited (code ${exit.code}, signal ${exit.signal}) before ${what}\n${child.tail()}`);
-    if (Date.now() > until) throw new Error(`the fleet did not print ${what} within ${timeoutMs} ms\n${child.tail()}`);
-    await sleep(25);
-  }
-}
 
 async function startFleet(spec: FleetSpec, signal: AbortSignal): Promise<Fleet> {
   const node = [process.execPath, '--import', 'tsx', FLEET, JSON.stringify(spec)];
@@ -151,7 +136,7 @@ async function startFleet(spec: FleetSpec, signal: AbortSignal): Promise<Fleet> 
   const command = limit === null ? node : ['/bin/sh', '-c', `ulimit -n ${limit} && exec "$@"`, 'sh', ...node];
   const child = startChild('lifecycle-fleet', command, { keepStdout: true, cwd: ROOT, signal });
   try {
-    const ready = fleetReadySchema.parse(await lineOf(child, 0, FLEET_START_TIMEOUT_MS, 'its BMCs', signal));
+    const ready = fleetReadySchema.parse(await jsonLineOf(child, 0, FLEET_START_TIMEOUT_MS, 'its BMCs', signal, 'the fleet'));
     if (ready.urls.length !== spec.count) throw new Error(`the fleet started ${ready.urls.length} BMCs, not ${spec.count}`);
     return { child, ready, lines: 1 };
   } catch (error) {
@@ -173,7 +158,7 @@ async function fleetState(fleet: Fleet, signal: AbortSignal, tries = 25): Promis
   for (let attempt = 1; ; attempt++) {
     // Our own child, by its PID; each answer is the line after the previous one.
     process.kill(fleet.child.pid, 'SIGUSR2');
-    const state = fleetStateSchema.parse(await lineOf(fleet.child, fleet.lines++, FLEET_STATE_TIMEOUT_MS, 'the fleet state', signal));
+    const state = fleetStateSchema.parse(await jsonLineOf(fleet.child, fleet.lines++, FLEET_STATE_TIMEOUT_MS, 'the fleet state', signal, 'the fleet'));
     if (state.busy === 0 || attempt >= tries) return state;
     await sleep(200);
   }
@@ -410,7 +395,7 @@ async function measure(plan: Plan, signal: AbortSignal, cleanup: Cleanup, result
   const logDir = process.env.BESKAR7_BENCH_DAEMON_LOG ? path.resolve(process.env.BESKAR7_BENCH_DAEMON_LOG) : null;
   if (logDir) await mkdir(logDir, { recursive: true });
   const logFile = logDir ? path.join(logDir, `lifecycle-daemon-${hosts}.log`) : null;
-  const daemon = await startLifecycleDaemon({ mainJs: MAIN_JS, dataDir, settings: DAEMON_SETTINGS, nodeFlags, startTimeoutMs: START_TIMEOUT_MS, signal, logFile });
+  const daemon = await startDaemon({ mainJs: MAIN_JS, dataDir, settings: DAEMON_SETTINGS, nodeFlags, startTimeoutMs: START_TIMEOUT_MS, signal, logFile });
   cleanup.add('stop the daemon', () => (daemon.exit() ? undefined : daemon.stop(STOP_TIMEOUT_MS)));
   result.daemon = { pid: daemon.pid, command: daemon.args, logMB: 0, stop: null, cpuProfileDir: profileDir };
   say(`  daemon pid ${daemon.pid} at ${daemon.baseUrl}${profileDir ? `, CPU profile into ${profileDir}` : ''}`);
