@@ -26,10 +26,12 @@ for package in "${packages[@]}"; do
 done
 need_sushy_tools=""
 command -v sushy-emulator >/dev/null 2>&1 || need_sushy_tools=yes
-[ ${#missing[@]} -eq 0 ] && [ -z "$need_sushy_tools" ] && { echo "test packages present"; exit 0; }
+need_ansible=""
+command -v ansible-playbook >/dev/null 2>&1 && command -v ansible-lint >/dev/null 2>&1 || need_ansible=yes
+[ ${#missing[@]} -eq 0 ] && [ -z "$need_sushy_tools" ] && [ -z "$need_ansible" ] && { echo "test packages present"; exit 0; }
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "missing: ${missing[*]} ${need_sushy_tools:+sushy-tools (pip)}; install them as root and run again" >&2
+  echo "missing: ${missing[*]} ${need_sushy_tools:+sushy-tools (pip)} ${need_ansible:+ansible-core ansible-lint (pip)}; install them as root and run again" >&2
   exit 1
 fi
 # Packages like nginx, dnsmasq and tftpd-hpa would start their services on install; the tests
@@ -53,4 +55,14 @@ if [ -n "$need_sushy_tools" ]; then
   python3 -m pip install --quiet --disable-pip-version-check 'sushy-tools==2.2.0' \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'sushy-tools==2.2.0'
 fi
+
+# ansible-core and ansible-lint (PyPI): the syntax check and lint of ansible/ (test/system/ansible.test.ts).
+# ansible-core 2.19 needs Python >= 3.11. The playbooks use ansible.builtin only: no collections.
+if [ -n "$need_ansible" ]; then
+  ansible_pins=('ansible-core==2.19.14' 'ansible-lint==26.10.1')
+  python3 -m pip install --quiet --disable-pip-version-check "${ansible_pins[@]}" \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${ansible_pins[@]}"
+fi
+# pyenv puts new console scripts on PATH only through its shims.
+if [ -n "$need_sushy_tools$need_ansible" ] && command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 exit 0
