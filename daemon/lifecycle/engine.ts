@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { hostMacs, hosts, machines } from '../../db/schema.js';
 import type { EventBus } from '../core/event-bus.js';
 import type { PowerService } from '../core/power.js';
-import { hardwareRequirementsSchema, imageSchema } from '../core/schemas/machine.js';
+import { deprovisionSchema, hardwareRequirementsSchema, imageSchema } from '../core/schemas/machine.js';
 import { inspectionReportSchema } from '../core/schemas/ramdisk.js';
 import type { EventView } from '../core/schemas/event.js';
 import type { BootMode } from '../redfish/client.js';
@@ -30,6 +30,8 @@ export interface LifecycleSettings {
 const IDLE_STATES = new Set(['Available', 'Provisioned']);
 /** Failed BMC steps after which a claimed host is released, or a deleted machine stops waiting for its host. */
 const RELEASE_AFTER_ATTEMPTS = 5;
+/** Failed power-offs after which a host being deleted is forgotten anyway. */
+const DELETE_AFTER_ATTEMPTS = 3;
 
 /** Per-run fields: what one provisioning run learnt and did. Cleared so the next run starts clean. */
 export const CLEARED_RUN = {
@@ -48,11 +50,13 @@ const message = (error: unknown): string => {
 };
 
 function wipeOf(machine: MachineRow | null): { method: string; disks: string[] } | null {
-  const deprovision = machine?.deprovision as { wipe?: { method?: string; disks?: string[] } } | null | undefined;
-  const method = deprovision?.wipe?.method;
-  if (!method || method === 'none') return null;
-  return { method, disks: deprovision?.wipe?.disks ?? [] };
+  if (!machine) return null;
+  const { wipe } = deprovisionSchema.parse(machine.deprovision ?? {});
+  return wipe.method === 'none' ? null : { method: wipe.method, disks: wipe.disks };
 }
+
+/** Where a wipe run is (wipe-pending, wipe-booting, wiped), kept in runProgress. */
+const runPhase = (host: HostRow): string | undefined => (typeof host.runProgress?.phase === 'string' ? host.runProgress.phase : undefined);
 
 /**
  * Drives every host through the lifecycle. Each host's next step runs on a keyed work queue
@@ -233,7 +237,7 @@ export class LifecycleEngine {
         return this.enroll(host);
       case 'Available':
         if (machine) return this.after(this.lifecycle.mutate(host.id, (h) => (h.state === 'Available' ? { host: { state: 'Claimed' }, reason: 'claimed' } : null)));
-        if (host.requestedAction === 'inspect') return this.after(this.lifecycle.mutate(host.id, (h, m) => (h.state === 'Available' && !m ? this.startRun(h, 'inspect', 'inspection requested') : null)));
+        if (host.requestedAction === 'inspect') return this.after(this.lifecycle.mutate(host.id, (h, m) => (h.state === 'Available' && !m ? this.startRun('inspect', 'inspection requested') : null)));
         return;
       case 'Claimed':
         return this.after(
@@ -241,7 +245,7 @@ export class LifecycleEngine {
             if (h.state !== 'Claimed') return null;
             if (!m) return { host: { state: 'Available' }, reason: 'no machine claims it' };
             if (m.deletionRequestedAt !== null) return this.release(h, m, 'machine deleted before provisioning', { wipe: false });
-            return this.startRun(h, 'provision', `claimed by machine ${m.namespace}/${m.name}`);
+            return this.startRun('provision', `claimed by machine ${m.namespace}/${m.name}`);
           }),
         );
       case 'Inspecting':
@@ -325,8 +329,8 @@ export class LifecycleEngine {
           ],
         };
         if (this.settings.inspectOnEnroll || h.requestedAction === 'inspect') {
-          const run = this.startRun(h, 'inspect', 'inspection on enrollment');
-          return { ...run, host: { ...enrolled.host, ...run.host }, events: enrolled.events };
+          const run = this.startRun('inspect', 'inspection on enrollment');
+          return { ...run, host: { ...enrolled.host, ...run.host }, events: [...(enrolled.events ?? []), ...(run.events ?? [])] };
         }
         return { ...enrolled, host: { ...enrolled.host, state: 'Available' }, reason: 'enrolled' };
       }),
@@ -334,7 +338,7 @@ export class LifecycleEngine {
   }
 
   /** Arms a network boot and starts a fresh run; the boot itself is requested by the next step. */
-  private startRun(_host: HostRow, mode: 'inspect' | 'provision', reason: string): Change {
+  private startRun(mode: 'inspect' | 'provision', reason: string): Change {
     return {
       host: {
         ...CLEARED_RUN,
@@ -478,7 +482,7 @@ export class LifecycleEngine {
   }
 
   private async provisioned(host: HostRow, machine: MachineRow): Promise<void> {
-    const image = machine.image as { mode?: string };
+    const image = imageSchema.parse(machine.image);
     // Disk installs boot their own disk from now on; kexec hosts keep netbooting into the target.
     if (image.mode !== 'disk' || host.netbootMode === null) return this.wakeUps.clear(host.id);
     // Some BMCs only keep a Continuous override: clear it, or the installed disk is never booted.
@@ -494,9 +498,9 @@ export class LifecycleEngine {
   }
 
   private async deprovision(host: HostRow, now: number): Promise<void> {
-    const progress = (host.runProgress ?? {}) as { phase?: string };
+    const phase = runPhase(host);
     if (host.pendingWipe) {
-      if (host.netbootMode !== 'wipe' || progress.phase === undefined) {
+      if (host.netbootMode !== 'wipe' || phase === undefined) {
         return this.after(
           this.lifecycle.mutate(host.id, (h) =>
             h.state === 'Deprovisioning' && h.pendingWipe
@@ -509,13 +513,12 @@ export class LifecycleEngine {
           ),
         );
       }
-      if (progress.phase === 'wipe-pending') {
+      if (phase === 'wipe-pending') {
         const driver = this.power.driverFor(host.namespace, host.name);
         const what = await bootFromNetwork(driver, this.settings.bootMode);
         return this.after(
           this.lifecycle.mutate(host.id, (h) => {
-            const p = (h.runProgress ?? {}) as { phase?: string };
-            if (h.state !== 'Deprovisioning' || !h.pendingWipe || p.phase !== 'wipe-pending') return null;
+            if (h.state !== 'Deprovisioning' || !h.pendingWipe || runPhase(h) !== 'wipe-pending') return null;
             return {
               host: { runProgress: { phase: 'wipe-booting' }, deadlineAt: Date.now() + this.settings.wipeTimeoutMs, attempts: 0, lastError: null },
               events: [{ type: 'BootRequested', message: what, data: { mode: 'wipe' } }],
@@ -568,7 +571,7 @@ export class LifecycleEngine {
       off = driver.kind === 'redfish' && host.systemInfo === null ? 'not powered off (the BMC was never reached)' : await powerOff(driver, host.bootedAt !== null);
     } catch (error) {
       // Forgetting a host must not hang on a dead BMC for ever: a few tries, then let go.
-      if (host.attempts < 3) throw error;
+      if (host.attempts < DELETE_AFTER_ATTEMPTS) throw error;
       off = `not powered off (BMC: ${message(error)})`;
     }
     this.lifecycle.remove(host.id, (row) => (row.state === 'Deleting' ? `host deleted; ${off}` : null));
