@@ -18,6 +18,13 @@ packages=(
   nginx           # the iPXE-render benchmark's peer
   python3-sushy   # OpenStack Ironic's Redfish client, driven against our BMC test double
   python3-pip     # to install sushy-tools where the python3 on PATH has no pip
+  # The VM end-to-end test (test/e2e): libvirt runs the VMs, sushy-tools' libvirt driver is their BMC.
+  libvirt-daemon-system # libvirtd (started by the test in its own namespace; never as a service)
+  libvirt-clients # virsh
+  ovmf            # UEFI firmware for the OVMF VM
+  ipxe-qemu       # the virtio NIC's iPXE ROM for the SeaBIOS VM
+  libvirt-dev     # headers for libvirt-python, built by pip for the python3 that runs sushy-tools
+  pkg-config      # libvirt-python's build finds libvirt with it
 )
 
 missing=()
@@ -28,10 +35,20 @@ need_sushy_tools=""
 command -v sushy-emulator >/dev/null 2>&1 || need_sushy_tools=yes
 need_ansible=""
 command -v ansible-playbook >/dev/null 2>&1 && command -v ansible-lint >/dev/null 2>&1 || need_ansible=yes
-[ ${#missing[@]} -eq 0 ] && [ -z "$need_sushy_tools" ] && [ -z "$need_ansible" ] && { echo "test packages present"; exit 0; }
+need_libvirt_python=""
+python3 -c 'import libvirt' >/dev/null 2>&1 || need_libvirt_python=yes
+# The inspection ramdisk (test/e2e boots it; test/system builds it): built once into the cache, so
+# later builds take seconds and need no Debian mirror.
+inspector_cache="${BESKAR7_CACHE:-$HOME/.cache/beskar7}/inspector/out"
+need_inspector=""
+[ -s "$inspector_cache/vmlinuz" ] && [ -s "$inspector_cache/initramfs.gz" ] || need_inspector=yes
+if [ ${#missing[@]} -eq 0 ] && [ -z "$need_sushy_tools$need_ansible$need_libvirt_python$need_inspector" ]; then
+  echo "test packages present"
+  exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "missing: ${missing[*]} ${need_sushy_tools:+sushy-tools (pip)} ${need_ansible:+ansible-core ansible-lint (pip)}; install them as root and run again" >&2
+  echo "missing: ${missing[*]} ${need_sushy_tools:+sushy-tools (pip)} ${need_ansible:+ansible-core ansible-lint (pip)} ${need_libvirt_python:+libvirt-python (pip)}; install them as root and run again" >&2
   exit 1
 fi
 # Packages like nginx, dnsmasq and tftpd-hpa would start their services on install; the tests
@@ -63,6 +80,17 @@ if [ -n "$need_ansible" ]; then
   python3 -m pip install --quiet --disable-pip-version-check "${ansible_pins[@]}" \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${ansible_pins[@]}"
 fi
+# libvirt-python (PyPI, built against Debian's libvirt 9.0.0): sushy-tools' libvirt driver imports
+# it. Debian's python3-libvirt serves Debian's python only, not the python3 that runs sushy-tools.
+if [ -n "$need_libvirt_python" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check 'libvirt-python==9.0.0' \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'libvirt-python==9.0.0'
+fi
 # pyenv puts new console scripts on PATH only through its shims.
 if [ -n "$need_sushy_tools$need_ansible" ] && command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+
+if [ -n "$need_inspector" ]; then
+  echo "building the inspection ramdisk into $inspector_cache"
+  bash "$(dirname "$0")/../inspector/build.sh" --arch amd64 > /dev/null
+fi
 exit 0

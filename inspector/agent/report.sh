@@ -214,7 +214,11 @@ for path in "$R"/sys/class/net/*; do
     *) continue ;;
   esac
   link=unknown
-  if read_value "$path/operstate"; then
+  # carrier is set at once; operstate follows it up to a second later (the kernel's linkwatch),
+  # so a report taken right after DHCP could call a live link down.
+  if read_value "$path/carrier" && [ "$V" = 1 ]; then
+    link=up
+  elif read_value "$path/operstate"; then
     case "$V" in
       up) link=up ;;
       down | lowerlayerdown | notpresent) link=down ;;

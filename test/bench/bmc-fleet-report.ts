@@ -1,5 +1,5 @@
 import type { BmcFaultsPatch } from '../bmc/types.js';
-import type { StopOutcome } from './child.js';
+import type { StopOutcome } from '../helpers/child.js';
 import type { FleetState } from './bmc-fleet-protocol.js';
 import { grid } from './grid.js';
 import type { Row, Verdict } from './report.js';

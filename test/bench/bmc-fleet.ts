@@ -13,7 +13,7 @@ import type { BmcFaultsPatch } from '../bmc/types.js';
 import { emulatorReadySchema, fleetStateSchema, type EmulatorReady, type EmulatorSpec, type FleetState } from './bmc-fleet-protocol.js';
 import { fleetFailures, fleetTables, fleetWarnings, GOALS, describeFaults, type FleetResults, type Measured, type Scenario } from './bmc-fleet-report.js';
 import { bounded } from './bounded.js';
-import { jsonLineOf, startChild, type Child } from './child.js';
+import { jsonLineOf, startChild, type Child } from '../helpers/child.js';
 import { busyCoresNow, cpuShare, sampleCpu } from './cpu.js';
 import { readMemory } from './memory.js';
 import { isMain, runStandalone } from './standalone.js';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { stopChild, type ChildExit, type StopOutcome } from './child.js';
+import { stopChild, type ChildExit, type StopOutcome } from '../helpers/child.js';
 
 const TOKEN = /b7_[a-f0-9]{16}_[A-Za-z0-9_-]{43}/;
 const READY_MESSAGE = 'beskar7 daemon ready';

@@ -1,4 +1,4 @@
-import { inNamespace, startChild, type Child } from './child.js';
+import { inNamespace, startChild, type Child } from '../helpers/child.js';
 
 export const DNSMASQ = '/usr/sbin/dnsmasq';
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { inNamespace, runChild } from './child.js';
+import { inNamespace, runChild } from '../helpers/child.js';
 
 /** UDP counters of one network namespace, from /proc/net/snmp. */
 export interface UdpCounters {

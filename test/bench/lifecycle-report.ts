@@ -1,4 +1,4 @@
-import type { StopOutcome } from './child.js';
+import type { StopOutcome } from '../helpers/child.js';
 import type { FleetState } from './lifecycle-protocol.js';
 import type { MachineInfo } from './machine.js';
 import type { Row, Verdict } from './report.js';

@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dmtfMockup, haveRedfishData, redfishDataDir } from '../bmc/index.js';
 import { simMac } from '../helpers/ramdisk-sim.js';
 import { bounded, type Cleanup } from './bounded.js';
-import { jsonLineOf, startChild, type Child } from './child.js';
+import { jsonLineOf, startChild, type Child } from '../helpers/child.js';
 import { busyCoresNow, processCpuMs, sampleCpu, type CpuSample } from './cpu.js';
 import { startDaemon, type DaemonProcess } from './daemon-process.js';
 import { EventFollower, type FollowedEvent, type FollowMode } from './lifecycle-events.js';

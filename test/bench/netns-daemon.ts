@@ -1,6 +1,6 @@
-import { inNamespace, startChild, type Child } from './child.js';
+import { inNamespace, startChild, type Child } from '../helpers/child.js';
 import { cleanEnv } from './daemon-process.js';
-import { nsHttp } from './ns-http.js';
+import { nsHttp } from '../helpers/ns-http.js';
 
 const TOKEN = /b7_[a-f0-9]{16}_[A-Za-z0-9_-]{43}/;
 const POLL_MS = 100;

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startChild, type Child } from './child.js';
+import { startChild, type Child } from '../helpers/child.js';
 
 export const NGINX = '/usr/sbin/nginx';
 const READY_TIMEOUT_MS = 10_000;

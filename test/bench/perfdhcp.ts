@@ -1,4 +1,4 @@
-import { inNamespace, runChild } from './child.js';
+import { inNamespace, runChild } from '../helpers/child.js';
 import { processCpuMs } from './cpu.js';
 import { parsePerfdhcp, type PerfdhcpStats } from './perfdhcp-output.js';
 

@@ -1,4 +1,4 @@
-import type { StopOutcome } from './child.js';
+import type { StopOutcome } from '../helpers/child.js';
 import type { CpuShare } from './cpu.js';
 import { grid } from './grid.js';
 import type { UdpCounters } from './kernel-counters.js';

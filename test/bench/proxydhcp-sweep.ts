@@ -1,5 +1,5 @@
 import type { Segment } from '../helpers/netns.js';
-import type { Child } from './child.js';
+import type { Child } from '../helpers/child.js';
 import { cpuShare, sampleCpu } from './cpu.js';
 import { cpuStallMicros, udpCounters, udpCountersOf, udpDelta, type UdpCounters } from './kernel-counters.js';
 import { runPerfdhcp, type PerfdhcpLoad, type PerfdhcpRun } from './perfdhcp.js';

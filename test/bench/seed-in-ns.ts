@@ -1,6 +1,6 @@
 import { text } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
-import { inNamespace, runChild } from './child.js';
+import { inNamespace, runChild } from '../helpers/child.js';
 import { seedHosts, type SeedResult } from './seed.js';
 import { isMain } from './standalone.js';
 import { ROOT } from './summary.js';

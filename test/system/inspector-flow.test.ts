@@ -367,7 +367,7 @@ describe.skipIf(BUSYBOX === null)(`inspector flow.sh under busybox sh${skipReaso
     const run = await runFlow(daemon, { http, answers: [{ action: 'kexec', kernel, initrd, cmdline: OS_CMDLINE }] });
     expectCleanRun(daemon, run);
     expect(run.signal, run.stderr).toBe('SIGKILL'); // the fake kexec -e "replaced the kernel"
-    expect(run.kexec).toEqual([['-l', join(run.work, 'kernel'), `--initrd=${join(run.work, 'initrd')}`, `--command-line=${OS_CMDLINE}`], ['-e']]);
+    expect(run.kexec).toEqual([['-l', '-i', join(run.work, 'kernel'), `--initrd=${join(run.work, 'initrd')}`, `--command-line=${OS_CMDLINE}`], ['-e']]);
     expect(readFileSync(join(run.work, 'kernel')).equals(kernelData)).toBe(true);
     expect(readFileSync(join(run.work, 'initrd')).equals(initrdData)).toBe(true);
     expect(phases(daemon)).toEqual(['downloading', 'verifying', 'downloading', 'verifying', 'kexec']);
@@ -397,7 +397,7 @@ describe.skipIf(BUSYBOX === null)(`inspector flow.sh under busybox sh${skipReaso
     expect(run.signal, run.stderr).toBe('SIGKILL');
     const unpacked = join(run.work, 'tarball');
     expect(run.kexec).toEqual([
-      ['-l', join(unpacked, 'boot', 'vmlinuz-6.1.0-test'), `--initrd=${join(unpacked, 'boot', 'initrd.img-6.1.0-test')}`, `--command-line=root=/dev/ram0 rw ${OS_CMDLINE}`],
+      ['-l', '-i', join(unpacked, 'boot', 'vmlinuz-6.1.0-test'), `--initrd=${join(unpacked, 'boot', 'initrd.img-6.1.0-test')}`, `--command-line=root=/dev/ram0 rw ${OS_CMDLINE}`],
       ['-e'],
     ]);
     expect(run.sleeps).toEqual(['1']);
@@ -412,7 +412,7 @@ describe.skipIf(BUSYBOX === null)(`inspector flow.sh under busybox sh${skipReaso
     const run = await runFlow(daemon, { answers: [{ action: 'kexec', kernel, cmdline: 'quiet' }], env: { B7_KEEPALIVE_SECONDS: '1' } });
     expectCleanRun(daemon, run);
     expect(run.signal, run.stderr).toBe('SIGKILL');
-    expect(run.kexec[0]).toEqual(['-l', join(run.work, 'kernel'), '--command-line=quiet']);
+    expect(run.kexec[0]).toEqual(['-l', '-i', join(run.work, 'kernel'), '--command-line=quiet']);
     const keepalive = daemon.progress().filter((p) => p.phase === 'info');
     expect(keepalive.length).toBeGreaterThanOrEqual(1);
     expect(keepalive[0]?.message).toBe('downloading kernel (still running)');

@@ -87,9 +87,10 @@ class Tree {
     if (opts.vpd80 !== undefined) this.file(`${base}/device/vpd_pg80`, opts.vpd80);
     return this;
   }
-  nic(name: string, opts: { mac: string; operstate: string; /** A number, or 'unreadable' (reading fails, as for a down link). */ speed?: string; driver?: string; physical?: boolean }): this {
+  nic(name: string, opts: { mac: string; operstate: string; carrier?: string; /** A number, or 'unreadable' (reading fails, as for a down link). */ speed?: string; driver?: string; physical?: boolean }): this {
     const base = `sys/class/net/${name}`;
     this.file(`${base}/address`, `${opts.mac}\n`).file(`${base}/operstate`, `${opts.operstate}\n`);
+    if (opts.carrier !== undefined) this.file(`${base}/carrier`, `${opts.carrier}\n`);
     if (opts.speed === 'unreadable') this.dir(`${base}/speed`); // reading it fails, as for a down link
     else if (opts.speed !== undefined) this.file(`${base}/speed`, `${opts.speed}\n`);
     if (opts.physical !== false) {
@@ -306,6 +307,20 @@ describe.each(shells)('report.sh under $name', (shell) => {
     const uname = execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim();
     const expected = uname === 'x86_64' ? 'x86_64' : uname === 'aarch64' ? 'aarch64' : 'unknown';
     expect(report(shell, server).cpus.architecture).toBe(expected);
+  });
+
+  it.skipIf(shell.skip !== null)('calls a link up when its carrier is, before operstate follows (linkwatch lags up to a second)', () => {
+    const fresh = new Tree(`carrier-${shell.name.split(' ')[0] ?? 'x'}-${readdirSync(scratch).length}`)
+      .file('proc/cpuinfo', '')
+      .file('proc/meminfo', '')
+      .nic('eth0', { mac: '52:54:00:00:00:01', operstate: 'down', carrier: '1', speed: '1000', driver: 'virtio_net' })
+      .nic('eth1', { mac: '52:54:00:00:00:02', operstate: 'down', carrier: '0', driver: 'virtio_net' })
+      .nic('eth2', { mac: '52:54:00:00:00:03', operstate: 'up', driver: 'virtio_net' });
+    expect(report(shell, fresh, { B7_ARCH: 'x86_64' }).nics.map((n) => [n.interface, n.linkStatus, n.speedMbps])).toEqual([
+      ['eth0', 'up', 1000],
+      ['eth1', 'down', null],
+      ['eth2', 'up', null],
+    ]);
   });
 
   it.skipIf(shell.skip !== null)('reports an empty machine (no NICs, no disks, no DMI) with a placeholder boot MAC', () => {

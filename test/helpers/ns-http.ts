@@ -6,7 +6,7 @@ export interface NsResponse {
 }
 
 export interface NsRequest {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   token?: string;
   body?: string;
   timeoutMs?: number;
