@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# Image of the Beskar7 provisioning daemon.
+# Image of the Beskar7 provisioning daemon (the default target, last in this file), and of the
+# shim operator (target `shim`, see the end of this comment).
 #
 #   docker build -t beskar7:0.1.0 .
 #   docker run -d --name beskar7 \
@@ -29,6 +30,14 @@
 # Configuration: BESKAR7_* environment variables (-e), or a YAML file mounted read-only and named
 # with -e BESKAR7_CONFIG=/etc/beskar7/config.yaml. `docker run --rm beskar7:0.1.0 config keys`
 # lists every setting.
+#
+# Shim operator, the Cluster API infrastructure provider for the management cluster:
+#
+#   docker build --target shim -t ghcr.io/beskar7/beskar7-shim:v0.1.0 .
+#
+# It runs as a Deployment that clusterctl installs (shim-operator/infrastructure-components.yaml),
+# needs no host network and no capabilities, and takes its settings from BESKAR7_* environment
+# variables (shim-operator/src/config/settings.ts).
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -45,6 +54,28 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
+
+# ---- shim: the Cluster API provider (no boot servers, no state, no capabilities) ----
+# Defined before the daemon so that a build without --target still produces the daemon.
+FROM ${NODE_IMAGE} AS shim
+ENV NODE_ENV=production
+# A numeric uid/gid, so the kubelet can check runAsNonRoot against the image; the Deployment in
+# shim-operator/config/manager/manager.yaml runs it as 10001:10001 as well.
+RUN groupadd --system --gid 10001 beskar7 \
+ && useradd --system --uid 10001 --gid beskar7 --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin beskar7
+WORKDIR /opt/beskar7
+# Owned by root and read-only to the shim (the Deployment also mounts the root filesystem
+# read-only). The shim imports the daemon's zod schemas and logger from dist/daemon; package.json
+# carries "type": "module", which node needs to load dist/ as ES modules.
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules/ ./node_modules/
+COPY --from=build /src/dist/daemon/ ./dist/daemon/
+COPY --from=build /src/dist/shim-operator/ ./dist/shim-operator/
+USER 10001:10001
+# /healthz and /readyz (BESKAR7_SHIM_HEALTH_PORT); the shim serves nothing else.
+EXPOSE 8081/tcp
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "dist/shim-operator/src/main.js"]
 
 # ---- daemon: runtime only (no compiler, no sources, no dev dependencies) ----
 FROM ${NODE_IMAGE} AS daemon
@@ -82,5 +113,3 @@ STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "dist/daemon/cli/main.js"]
 CMD ["daemon"]
 
-# The shim operator (the Cluster API provider for the management cluster) gets its own target in
-# this file when it arrives with the shim; until then the daemon is the only image built here.

@@ -42,13 +42,18 @@ python3 -c 'import libvirt' >/dev/null 2>&1 || need_libvirt_python=yes
 inspector_cache="${BESKAR7_CACHE:-$HOME/.cache/beskar7}/inspector/out"
 need_inspector=""
 [ -s "$inspector_cache/vmlinuz" ] && [ -s "$inspector_cache/initramfs.gz" ] || need_inspector=yes
-if [ ${#missing[@]} -eq 0 ] && [ -z "$need_sushy_tools$need_ansible$need_libvirt_python$need_inspector" ]; then
+# A real kube-apiserver, kube-controller-manager and etcd for the shim's integration tests, built
+# from the Go module proxy into the cache (shim-operator/test-env/build-control-plane.sh).
+control_plane="$(dirname "$0")/../shim-operator/test-env/build-control-plane.sh"
+need_control_plane=""
+[ -x "$(bash "$control_plane" --print-dir)/kube-apiserver" ] || need_control_plane=yes
+if [ ${#missing[@]} -eq 0 ] && [ -z "$need_sushy_tools$need_ansible$need_libvirt_python$need_inspector$need_control_plane" ]; then
   echo "test packages present"
   exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "missing: ${missing[*]} ${need_sushy_tools:+sushy-tools (pip)} ${need_ansible:+ansible-core ansible-lint (pip)} ${need_libvirt_python:+libvirt-python (pip)}; install them as root and run again" >&2
+  echo "missing: ${missing[*]} ${need_sushy_tools:+sushy-tools (pip)} ${need_ansible:+ansible-core ansible-lint (pip)} ${need_libvirt_python:+libvirt-python (pip)} ${need_control_plane:+kube-apiserver (shim-operator/test-env/build-control-plane.sh)} ${need_inspector:+inspector (inspector/build.sh)}; install them as root and run again" >&2
   exit 1
 fi
 # Packages like nginx, dnsmasq and tftpd-hpa would start their services on install; the tests
@@ -88,6 +93,11 @@ if [ -n "$need_libvirt_python" ]; then
 fi
 # pyenv puts new console scripts on PATH only through its shims.
 if [ -n "$need_sushy_tools$need_ansible" ] && command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+
+if [ -n "$need_control_plane" ]; then
+  echo "building the Kubernetes control plane for the shim's integration tests (minutes, once)"
+  bash "$control_plane"
+fi
 
 if [ -n "$need_inspector" ]; then
   echo "building the inspection ramdisk into $inspector_cache"

@@ -146,7 +146,7 @@ export class RamdiskService {
       if (host.state === 'Provisioning') {
         return {
           host: { state: 'Provisioned', bootedAt: Date.now(), provisionedAt: Date.now(), deadlineAt: null, lastError: null, attempts: 0 },
-          machine: { providerId: `beskar7://${host.namespace}/${host.name}`, addresses, failureReason: null, failureMessage: null },
+          machine: { providerId: providerIdOf(host), addresses, failureReason: null, failureMessage: null },
           reason: `booted (reported by the ${booted.source})`,
           events: [
             {
@@ -177,10 +177,14 @@ export class RamdiskService {
     return this.machines.bootstrapData(machine.namespace, machine.name) ?? '#cloud-config\n{}\n';
   }
 
-  /** NoCloud meta-data; the instance id changes per run so cloud-init runs again after a re-provision. */
+  /**
+   * NoCloud meta-data; the instance id changes per run so cloud-init runs again after a re-provision.
+   * provider-id is the machine's providerID, so a kubeadm config can give it to the kubelet
+   * (`--provider-id`) and Cluster API can match the Node to its Machine.
+   */
   metaData(auth: VerifiedBootToken): string {
     const { host, machine } = this.claimOf(auth);
-    return `instance-id: beskar7-${host.id}-${host.runStartedAt ?? 0}\nlocal-hostname: ${machine.name}\n`;
+    return `instance-id: beskar7-${host.id}-${host.runStartedAt ?? 0}\nlocal-hostname: ${machine.name}\nprovider-id: ${providerIdOf(host)}\n`;
   }
 
   private claimOf(auth: VerifiedBootToken) {
@@ -211,4 +215,9 @@ function forgetRejections(tx: Tx, hostId: number): void {
     sql`UPDATE machines SET rejected_host_ids = (SELECT json_group_array(value) FROM json_each(machines.rejected_host_ids) WHERE value != ${hostId})
         WHERE EXISTS (SELECT 1 FROM json_each(machines.rejected_host_ids) WHERE value = ${hostId})`,
   );
+}
+
+/** The Cluster API providerID of a host: one per host, stable across machines and daemons' restarts. */
+export function providerIdOf(host: { namespace: string; name: string }): string {
+  return `beskar7://${host.namespace}/${host.name}`;
 }

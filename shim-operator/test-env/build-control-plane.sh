@@ -102,6 +102,9 @@ step() {
     echo "----- output of: $* (last 40 lines) -----" >&2
     tail -n 40 "$LOG" >&2
     echo "-----" >&2
+    if grep -qE 'requires go >= |toolchain not available' "$LOG"; then
+      die "step '$name' failed: the installed $(go version | cut -d' ' -f3) is older than what k8s.io/kubernetes@$K8S_VERSION requires (GOTOOLCHAIN=local forbids downloading another toolchain)"
+    fi
     if grep -qiE 'dial tcp|lookup [^ ]*( on [^ ]*)?: (no such host|server misbehaving)|connection refused|i/o timeout|TLS handshake|network is unreachable|no route to host|proxyconnect|GOPROXY=off' "$LOG"; then
       die "step '$name' failed: the Go module proxy ($(go env GOPROXY)) is unreachable; this script needs it (or a warm module cache in $GOMODCACHE)"
     fi

@@ -15,6 +15,7 @@ BIN_DIR="${BESKAR7_K8S_BIN:-$("$HERE/build-control-plane.sh" --print-dir)}"
 
 log() { printf '[smoke] %s\n' "$*" >&2; }
 fail() { printf '[smoke] FAILED: %s\n' "$*" >&2; exit 1; }
+now_ms() { date +%s%3N; }
 
 for b in etcd kube-apiserver kube-controller-manager; do
   [[ -x "$BIN_DIR/$b" ]] || fail "missing $BIN_DIR/$b - run $HERE/build-control-plane.sh first"
@@ -25,15 +26,21 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/beskar7-smoke.XXXXXX")"
 PIDS=()      # only processes started here
 OK=0
 
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then log "pid $pid ignored SIGTERM for 15 s; sending SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
+  wait "$pid" 2>/dev/null || true
+}
+
 cleanup() {
-  local rc=$? pid i
+  local rc=$? pid i t0
   trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-    wait "$pid" 2>/dev/null || true
-  done
+  t0=$(now_ms)
+  # Stop in reverse start order (controller-manager, apiserver, etcd), each by its own PID.
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
+  ((${#PIDS[@]} == 0)) || log "stopped pids ${PIDS[*]} in $(( $(now_ms) - t0 )) ms"
   if [[ $OK != 1 ]]; then
     for f in "$TMP"/*.log; do
       [[ -f "$f" ]] || continue
@@ -48,7 +55,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-now_ms() { date +%s%3N; }
 
 free_port() {
   python3 - <<'EOF' 2>/dev/null && return 0
@@ -90,7 +96,7 @@ t0=$(now_ms)
     -days 1 -extfile "$PKI/admin.ext" -out "$PKI/admin.crt"
   openssl genrsa -out "$PKI/sa.key" 2048
   openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
-} >"$TMP/openssl.log" 2>&1 || fail "openssl could not create the throwaway PKI"
+} >"$TMP/openssl.out" 2>&1 || fail "openssl could not create the throwaway PKI: $(tail -n 5 "$TMP/openssl.out")"
 log "PKI created in $(( $(now_ms) - t0 )) ms"
 
 cat >"$TMP/kubeconfig" <<EOF

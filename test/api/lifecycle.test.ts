@@ -50,7 +50,9 @@ describe.skipIf(!haveRedfishData())('host lifecycle against emulated BMCs and a 
     const userData = await fetch(`${seed}user-data`);
     expect(userData.status).toBe(200);
     expect(await userData.text()).toBe('#cloud-config\nhostname: m-success\n');
-    expect(await (await fetch(`${seed}meta-data`)).text()).toContain('local-hostname: m-success');
+    const metaData = await (await fetch(`${seed}meta-data`)).text();
+    expect(metaData).toContain('local-hostname: m-success');
+    expect(metaData).toMatch(/^provider-id: beskar7:\/\/default\/node-\d{3}$/m);
     // The token in that URL never reaches the log.
     const osToken = /beskar7\.token=(\S+)/.exec(cmdline)?.[1] ?? 'missing';
     expect(lab.d.logs.text).not.toContain(osToken);

@@ -119,6 +119,8 @@ describe.each(['bios', 'uefi'] as const)('a %s VM through the lifecycle', (firmw
         expect(vm.console.runs.length - 1).toBe(consoleRun);
         expect(vm.console.find(consoleRun, /beskar7-target: target OS up/)).toBeDefined();
         expect(vm.console.find(consoleRun, new RegExp(`beskar7-target: user-data: #cloud-config runcmd: \\[echo ${marker}\\]`))).toBeDefined();
+        expect(vm.console.find(consoleRun, new RegExp(`beskar7-target: meta-data: .*provider-id: beskar7://default/${hostName}`))).toBeDefined();
+        expect(machine.status.providerID).toBe(`beskar7://default/${hostName}`);
         expect(vm.console.find(consoleRun, /beskar7-target: booted reported/)).toBeDefined();
         const timeline = collectTimeline({ lab: started, vm, label: `${firmware} ${machineName}`, consoleRun, fromEvent: before, until: osBooted });
         timelines.push(timeline);
