@@ -3,7 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { DaemonRegistry, type DaemonEndpoint } from './controllers/daemons.js';
 import { BESKAR7_CLUSTERS, Beskar7ClusterController } from './controllers/beskar7-cluster-controller.js';
-import { BESKAR7_MACHINES, Beskar7MachineController, CAPI_MACHINES } from './controllers/beskar7-machine-controller.js';
+import { BESKAR7_MACHINES, Beskar7MachineController, CAPI_CLUSTERS, CAPI_MACHINES, type CapiCluster, type CapiMachine } from './controllers/beskar7-machine-controller.js';
 import { PHYSICAL_HOSTS, PhysicalHostController } from './controllers/physical-host-controller.js';
 import { EventRecorder } from './kube/event-recorder.js';
 import { Informer, keyOf } from './kube/informer.js';
@@ -40,6 +40,8 @@ export class ShimManager {
   private hosts: Informer<KubeObject> | undefined;
   private machines: Informer<KubeObject> | undefined;
   private clusterController: Beskar7ClusterController | undefined;
+  private controllersStopping = false;
+  private releaseWaits: () => void = () => undefined;
   private daemons: DaemonRegistry | undefined;
   private workers: Promise<void> | undefined;
   private leadingResolve: () => void = () => undefined;
@@ -126,30 +128,56 @@ export class ShimManager {
     });
     const clusters = new Informer<KubeObject>(this.api, BESKAR7_CLUSTERS, { onChange: (object) => this.clusterQueue.add(keyOf(object)), onError: watchFailed('Beskar7Cluster') });
     // A CAPI Machine that gets its bootstrap data (or is paused, or deleted) wakes its Beskar7Machine.
-    const capiMachines = new Informer<KubeObject & { spec?: { infrastructureRef?: { kind?: string; name?: string } } }>(this.api, CAPI_MACHINES, {
+    const capiMachines = new Informer<CapiMachine>(this.api, CAPI_MACHINES, {
       onChange: (object) => {
         const ref = object.spec?.infrastructureRef;
         if (ref?.kind === 'Beskar7Machine' && ref.name) this.machineQueue.add(`${object.metadata.namespace ?? ''}/${ref.name}`);
       },
       onError: watchFailed('Machine'),
     });
-    this.informers = [this.hosts, this.machines, clusters, capiMachines];
+    // A paused Cluster (or one unpaused) wakes its machines.
+    const capiClusters = new Informer<CapiCluster>(this.api, CAPI_CLUSTERS, {
+      onChange: (object) => {
+        for (const machine of this.machines?.list() ?? []) {
+          if (machine.metadata.namespace === object.metadata.namespace && machine.metadata.labels?.['cluster.x-k8s.io/cluster-name'] === object.metadata.name) this.machineQueue.add(keyOf(machine));
+        }
+      },
+      onError: watchFailed('Cluster'),
+    });
+    this.informers = [this.hosts, this.machines, clusters, capiMachines, capiClusters];
     const hostController = new PhysicalHostController({ api: this.api, hosts: this.hosts, daemons: this.daemons, recorder, log: log.child({ controller: 'physicalhost' }) });
-    const machineController = new Beskar7MachineController({ api: this.api, machines: this.machines, daemons: this.daemons, recorder, log: log.child({ controller: 'beskar7machine' }) });
+    const machineController = new Beskar7MachineController({
+      api: this.api,
+      machines: this.machines,
+      capiMachines,
+      capiClusters,
+      daemons: this.daemons,
+      recorder,
+      log: log.child({ controller: 'beskar7machine' }),
+    });
     const clusterReconciler = new Beskar7ClusterController({ api: this.api, clusters, machines: this.machines, hosts: this.hosts, recorder, log: log.child({ controller: 'beskar7cluster' }) });
     this.clusterController = clusterReconciler;
     for (const informer of this.informers) informer.start();
     this.daemons.start();
     const failed = (kind: string) => (key: string, error: unknown, retryInMs: number) =>
       log.warn({ [kind]: key, err: error instanceof Error ? error.message : String(error), retryInMs }, 'reconcile failed');
+    // Each controller starts once the caches it reads are filled, so that no reconcile mistakes a
+    // not-yet-listed object for a missing one. Without Cluster API's CRDs, hosts still work.
+    const stopping = new Promise<void>((resolve) => (this.releaseWaits = resolve));
+    const after = (caches: Informer<KubeObject>[], work: () => Promise<void>) =>
+      Promise.race([Promise.all(caches.map((c) => c.synced)), stopping]).then(() => (this.controllersStopping ? undefined : work()));
+    const hosts = this.hosts;
+    const machines = this.machines;
     this.workers = Promise.all([
-      runWorkers(this.hostQueue, this.settings.workers, (key) => hostController.reconcile(key), failed('host')),
-      runWorkers(this.machineQueue, this.settings.workers, (key) => machineController.reconcile(key), failed('machine')),
-      runWorkers(this.clusterQueue, 1, (key) => clusterReconciler.reconcile(key), failed('cluster')),
+      after([hosts], () => runWorkers(this.hostQueue, this.settings.workers, (key) => hostController.reconcile(key), failed('host'))),
+      after([machines, capiMachines, capiClusters], () => runWorkers(this.machineQueue, this.settings.workers, (key) => machineController.reconcile(key), failed('machine'))),
+      after([clusters, hosts, machines], () => runWorkers(this.clusterQueue, 1, (key) => clusterReconciler.reconcile(key), failed('cluster'))),
     ]).then(() => undefined);
   }
 
   private async stopControllers(): Promise<void> {
+    this.controllersStopping = true;
+    this.releaseWaits();
     for (const informer of this.informers) informer.stop();
     this.hostQueue.shutDown();
     this.machineQueue.shutDown();

@@ -4,6 +4,7 @@ import { runHostsApiBench } from './hosts-api-bench.js';
 import { runIpxeRenderBench } from './ipxe-render.js';
 import { runLifecycleBench } from './lifecycle.js';
 import { runProxyDhcpBench } from './proxydhcp.js';
+import { runShimBench } from './shim-reconcile.js';
 import { parseOptions } from './standalone.js';
 import { printSummary, say, type BenchOptions, type BenchSummary } from './summary.js';
 import { runTftpSummary } from './tftp-summary.js';
@@ -21,6 +22,7 @@ const BENCHES: Bench[] = [
   { name: 'TFTP', run: runTftpSummary },
   { name: 'BMC fleet', run: runBmcFleetBench },
   { name: 'lifecycle', run: runLifecycleBench },
+  { name: 'shim reconcile', run: runShimBench },
 ];
 
 async function main(): Promise<number> {

@@ -21,10 +21,10 @@ const WHILE_DELETING_MS = 2_000;
 /** Changes of the CAPI Machine also wake the machine up (see the manager); this is the fallback. */
 const WAITING_MS = 15_000;
 
-interface CapiMachine extends KubeObject {
-  spec?: { clusterName?: string; failureDomain?: string; bootstrap?: { dataSecretName?: string } };
+export interface CapiMachine extends KubeObject {
+  spec?: { clusterName?: string; failureDomain?: string; bootstrap?: { dataSecretName?: string }; infrastructureRef?: { kind?: string; name?: string } };
 }
-interface CapiCluster extends KubeObject {
+export interface CapiCluster extends KubeObject {
   spec?: { paused?: boolean };
 }
 interface Secret extends KubeObject {
@@ -54,6 +54,9 @@ export class Beskar7MachineController {
     private readonly deps: {
       api: KubeApi;
       machines: Informer<KubeObject>;
+      /** CAPI Machines and Clusters, read from caches: each reconcile needs both, and re-reading them costs two requests. */
+      capiMachines: Informer<CapiMachine>;
+      capiClusters: Informer<CapiCluster>;
       daemons: DaemonRegistry;
       recorder: EventRecorder;
       log: Logger;
@@ -72,9 +75,9 @@ export class Beskar7MachineController {
     const namespace = machine.metadata.namespace ?? 'default';
     const log = this.deps.log.child({ machine: key });
     const owner = (machine.metadata.ownerReferences ?? []).find((r) => r.kind === 'Machine' && r.apiVersion.startsWith('cluster.x-k8s.io/'));
-    const capiMachine = owner ? await this.deps.api.getOrUndefined<CapiMachine>(CAPI_MACHINES, namespace, owner.name) : undefined;
+    const capiMachine = owner ? this.deps.capiMachines.get(`${namespace}/${owner.name}`) : undefined;
     const clusterName = capiMachine?.spec?.clusterName ?? machine.metadata.labels?.[CLUSTER_LABEL];
-    const cluster = clusterName ? await this.deps.api.getOrUndefined<CapiCluster>(CAPI_CLUSTERS, namespace, clusterName) : undefined;
+    const cluster = clusterName ? this.deps.capiClusters.get(`${namespace}/${clusterName}`) : undefined;
     if (machine.metadata.annotations?.[PAUSED_ANNOTATION] !== undefined || cluster?.spec?.paused === true || cluster?.metadata.annotations?.[PAUSED_ANNOTATION] !== undefined) {
       log.debug('paused; left alone');
       return;
