@@ -169,7 +169,7 @@ describe.skipIf(status.state === 'skip')('Cluster API core controllers with the 
     expect(machine?.spec.providerID).toBe(ready?.spec.providerID);
     // The same Machine read as v1beta1 (what the shim reads, through CAPI's conversion webhook).
     const v1beta1 = await plane.api.get<KubeObject & { spec: { providerID?: string }; status?: { infrastructureReady?: boolean; bootstrapReady?: boolean; phase?: string } }>(CAPI_MACHINES, NS, 'm1');
-    expect(v1beta1.status).toMatchObject({ infrastructureReady: true, bootstrapReady: true, phase: 'Provisioned' });
+    expect(v1beta1.status).toMatchObject({ infrastructureReady: true, phase: 'Provisioned' });
     expect(v1beta1.spec.providerID).toBe(ready?.spec.providerID);
     // The daemon provisioned it with the Machine's bootstrap data.
     const daemonMachine = await lab.d.api('GET', `/api/v1/machines/${NS}/m1`);
@@ -198,7 +198,7 @@ describe.skipIf(status.state === 'skip')('Cluster API core controllers with the 
       },
     } as KubeObject);
     const machines = await eventually(
-      () => plane.api.list<CapiMachine>(MACHINES, NS, 'labelSelector=pool%3Dworkers'),
+      () => plane.api.list<CapiMachine>(MACHINES, NS, '?labelSelector=pool%3Dworkers'),
       (l) => l.items.length === 1 && l.items[0]?.spec.infrastructureRef?.kind === 'Beskar7Machine',
       'the MachineSet creates one Machine with a Beskar7Machine',
     );
@@ -279,7 +279,7 @@ describe.skipIf(status.state === 'skip')('clusterctl init --infrastructure beska
 
     const get = (path: string) => plane.api.request<KubeObject & Record<string, unknown>>('GET', path);
     // The provider's CRDs, Namespace, RBAC and Deployment (not ready: no kubelet here).
-    const crds = await plane.api.list<KubeObject>(CRDS, undefined, 'labelSelector=cluster.x-k8s.io%2Fprovider%3Dinfrastructure-beskar7');
+    const crds = await plane.api.list<KubeObject>(CRDS, undefined, '?labelSelector=cluster.x-k8s.io%2Fprovider%3Dinfrastructure-beskar7');
     expect(crds.items.map((c) => c.metadata.name).sort()).toEqual([
       'beskar7clusters.infrastructure.cluster.x-k8s.io',
       'beskar7clustertemplates.infrastructure.cluster.x-k8s.io',
@@ -292,9 +292,9 @@ describe.skipIf(status.state === 'skip')('clusterctl init --infrastructure beska
     expect(deployment.metadata.labels?.['cluster.x-k8s.io/provider']).toBe('infrastructure-beskar7');
     const token = await get('/api/v1/namespaces/beskar7-system/secrets/beskar7-daemon-token');
     expect(JSON.stringify(token)).toContain(b64('b7_test_token'));
-    const roles = await plane.api.list<KubeObject>({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', kind: 'ClusterRole' }, undefined, 'labelSelector=cluster.x-k8s.io%2Fprovider%3Dinfrastructure-beskar7');
+    const roles = await plane.api.list<KubeObject>({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', kind: 'ClusterRole' }, undefined, '?labelSelector=cluster.x-k8s.io%2Fprovider%3Dinfrastructure-beskar7');
     expect(roles.items.length).toBeGreaterThan(0);
-    const bindings = await plane.api.list<KubeObject>({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding' }, undefined, 'labelSelector=cluster.x-k8s.io%2Fprovider%3Dinfrastructure-beskar7');
+    const bindings = await plane.api.list<KubeObject>({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding' }, undefined, '?labelSelector=cluster.x-k8s.io%2Fprovider%3Dinfrastructure-beskar7');
     expect(bindings.items.length).toBeGreaterThan(0);
     await get('/api/v1/namespaces/beskar7-system/serviceaccounts/beskar7-shim');
     // The core provider too.
