@@ -47,6 +47,9 @@ need_inspector=""
 control_plane="$(dirname "$0")/../shim-operator/test-env/build-control-plane.sh"
 need_control_plane=""
 [ -x "$(bash "$control_plane" --print-dir)/kube-apiserver" ] || need_control_plane=yes
+# Cluster API's core manager and clusterctl, for the test against the real CAPI controllers.
+capi="$(dirname "$0")/../shim-operator/test-env/build-capi.sh"
+[ -x "$(bash "$capi" --print-dir)/bin/manager" ] || need_control_plane=yes
 if [ ${#missing[@]} -eq 0 ] && [ -z "$need_sushy_tools$need_ansible$need_libvirt_python$need_inspector$need_control_plane" ]; then
   echo "test packages present"
   exit 0
@@ -94,13 +97,17 @@ fi
 # pyenv puts new console scripts on PATH only through its shims.
 if [ -n "$need_sushy_tools$need_ansible" ] && command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 
-if [ -n "$need_control_plane" ]; then
-  echo "building the Kubernetes control plane for the shim's integration tests (minutes, once)"
-  bash "$control_plane"
-fi
-
 if [ -n "$need_inspector" ]; then
   echo "building the inspection ramdisk into $inspector_cache"
   bash "$(dirname "$0")/../inspector/build.sh" --arch amd64 > /dev/null
+fi
+
+# Go builds, from the Go module proxy (minutes, once; then cached): last, so that a machine without
+# Go still gets everything the other suites need before this fails.
+if [ -n "$need_control_plane" ]; then
+  command -v go >/dev/null 2>&1 || { echo "the shim's integration tests need Go >= 1.26 to build kube-apiserver and Cluster API (shim-operator/test-env/); install it and run again" >&2; exit 1; }
+  echo "building the Kubernetes control plane and Cluster API for the shim's integration tests"
+  bash "$control_plane"
+  bash "$capi"
 fi
 exit 0

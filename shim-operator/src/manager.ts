@@ -42,7 +42,7 @@ export class ShimManager {
   private clusterController: Beskar7ClusterController | undefined;
   private controllersStopping = false;
   private releaseWaits: () => void = () => undefined;
-  private daemons: DaemonRegistry | undefined;
+  private readonly daemons: DaemonRegistry;
   private workers: Promise<void> | undefined;
   private leadingResolve: () => void = () => undefined;
   /** Resolves when this replica starts leading. */
@@ -58,6 +58,20 @@ export class ShimManager {
     private readonly log: Logger,
   ) {
     this.api = new KubeApi(config);
+    // Built here, not when leading: a bad daemon URL fails the start, never a replica holding the lease.
+    this.daemons = new DaemonRegistry(this.settings.daemons, this.settings.defaultDaemon, {
+      // A daemon host or machine has the namespace and name of its custom resource.
+      onEvent: (_daemon, event) => {
+        if (event.kind === 'host') this.hostQueue.add(`${event.namespace}/${event.name}`);
+        if (event.kind === 'machine') this.machineQueue.add(`${event.namespace}/${event.name}`);
+      },
+      onReachability: (daemon, reachable, error) => {
+        this.log[reachable ? 'info' : 'warn']({ daemon, err: error?.message }, reachable ? 'daemon event stream connected' : 'daemon event stream down');
+        // Back after a gap, or gone: everything is looked at again.
+        for (const host of this.hosts?.list() ?? []) this.hostQueue.add(keyOf(host));
+        for (const machine of this.machines?.list() ?? []) this.machineQueue.add(keyOf(machine));
+      },
+    });
     this.elector = new LeaderElector(
       new KubeLeaseStore(this.api, settings.leaseNamespace, settings.leaseName),
       { identity: settings.identity, ...(settings.leaderElection ?? DEFAULT_LEADER_ELECTION) },
@@ -67,9 +81,10 @@ export class ShimManager {
           this.startControllers();
           this.leadingResolve();
         },
-        onStoppedLeading: () => {
+        onStoppedLeading: async () => {
           log.warn({ identity: settings.identity }, 'no longer leading: controllers stop');
-          void this.stopControllers().then(() => this.stoppedLeadingResolve());
+          await this.stopControllers();
+          this.stoppedLeadingResolve();
         },
         onNewLeader: (identity) => log.info({ leader: identity }, 'leader observed'),
         onError: (error) => log.warn({ err: error }, 'leader election: apiserver call failed'),
@@ -94,19 +109,7 @@ export class ShimManager {
   private startControllers(): void {
     const log = this.log;
     const recorder = new EventRecorder(this.api, 'beskar7-shim', (error) => log.debug({ err: error }, 'event not recorded'));
-    this.daemons = new DaemonRegistry(this.settings.daemons, this.settings.defaultDaemon, {
-      // A daemon host or machine has the namespace and name of its custom resource.
-      onEvent: (_daemon, event) => {
-        if (event.kind === 'host') this.hostQueue.add(`${event.namespace}/${event.name}`);
-        if (event.kind === 'machine') this.machineQueue.add(`${event.namespace}/${event.name}`);
-      },
-      onReachability: (daemon, reachable, error) => {
-        log[reachable ? 'info' : 'warn']({ daemon, err: error?.message }, reachable ? 'daemon event stream connected' : 'daemon event stream down');
-        // Back after a gap, or gone: everything is looked at again.
-        for (const host of this.hosts?.list() ?? []) this.hostQueue.add(keyOf(host));
-        for (const machine of this.machines?.list() ?? []) this.machineQueue.add(keyOf(machine));
-      },
-    });
+    const daemons = this.daemons;
     const watchFailed = (kind: string) => (error: unknown) => log.warn({ kind, err: error instanceof Error ? error.message : String(error) }, 'watch failed; listing again');
     // Hosts (zones) and machines (a ready control plane) change what their namespace's clusters show.
     const clustersOf = (object: KubeObject) => {
@@ -158,7 +161,7 @@ export class ShimManager {
     const clusterReconciler = new Beskar7ClusterController({ api: this.api, clusters, machines: this.machines, hosts: this.hosts, recorder, log: log.child({ controller: 'beskar7cluster' }) });
     this.clusterController = clusterReconciler;
     for (const informer of this.informers) informer.start();
-    this.daemons.start();
+    daemons.start();
     const failed = (kind: string) => (key: string, error: unknown, retryInMs: number) =>
       log.warn({ [kind]: key, err: error instanceof Error ? error.message : String(error), retryInMs }, 'reconcile failed');
     // Each controller starts once the caches it reads are filled, so that no reconcile mistakes a
@@ -182,7 +185,7 @@ export class ShimManager {
     this.hostQueue.shutDown();
     this.machineQueue.shutDown();
     this.clusterQueue.shutDown();
-    await this.daemons?.stop();
+    await this.daemons.stop();
     await this.workers;
   }
 }

@@ -12,6 +12,23 @@
 #   config/          core/config of the module (rbac, manager, webhook, crd patches) + metadata.yaml
 # It reuses build-control-plane.sh's Go module and build caches (k8s/gomodcache, k8s/gocache): CAPI
 # v1.14 is built against the same k8s.io/* v0.36.3 modules, so most of its dependencies are warm.
+#
+# How the tests run it (test/integration/capi-env.ts, capi-core.test.ts):
+#  - CAPI v1.14 stores v1beta2 and still serves v1beta1 through its conversion webhook; the shim reads
+#    Machines/Clusters as v1beta1, so the webhook server must be reachable. The manager runs with
+#    --webhook-port=<free port> --webhook-cert-dir=<dir> (tls.crt/tls.key from a throwaway openssl CA,
+#    SAN 127.0.0.1), and the CRDs listed in core/config/crd/patches/webhook_in_*.yaml get
+#    spec.conversion.webhook.clientConfig {url: https://127.0.0.1:<port>/convert, caBundle}; the
+#    module's webhook/manifests.yaml (defaulting + validation) is installed the same way (url + caBundle
+#    instead of a Service). controller-runtime's webhook server has no host flag: it listens on all
+#    interfaces of the test machine, on a random port, for the test's duration.
+#  - other flags: --leader-elect=false --diagnostics-address=0 (no metrics listener)
+#    --health-addr=127.0.0.1:<port> (polled /readyz) --feature-gates=ClusterTopology=false,RuntimeSDK=false
+#    and KUBECONFIG in the environment (ctrl.GetConfigOrDie).
+#  - clusterctl init: local repository (cluster-api/<version>/core-components.yaml generated from
+#    config/, infrastructure-beskar7/v0.1.0/ from shim-operator/), `--bootstrap - --control-plane -`,
+#    cert-manager `externallyProvisioned: "true"` with schema-less Issuer/Certificate stand-in CRDs
+#    (clusterctl only creates and deletes a test Issuer and Certificate to see the API answer).
 set -euo pipefail
 
 # ---- pins ------------------------------------------------------------------------------------------
@@ -31,7 +48,7 @@ BIN_DIR="$OUT/bin"
 BINARIES=(manager clusterctl)
 
 usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in

@@ -31,7 +31,7 @@ afterAll(async () => {
   await lab?.stop();
   writeFileSync(join(RUN_DIR, 'timelines.json'), JSON.stringify(timelines, null, 1));
   console.log(`e2e: logs, serial consoles and timelines in ${RUN_DIR}`);
-}, 120_000);
+}, 300_000);
 
 const GiB = 1024 ** 3;
 

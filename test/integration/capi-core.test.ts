@@ -152,7 +152,10 @@ describe.skipIf(status.state === 'skip')('Cluster API core controllers with the 
       metadata: { name: 'm1', namespace: NS },
       spec: { image: lab.kexecImage, hardwareRequirements: { minCPUCores: 1 } },
     } as KubeObject);
-    // Not owned yet: the shim leaves it alone (no daemon machine) until CAPI's Machine controller adopts it.
+    // Not owned yet: the shim waits (no daemon machine) until CAPI's Machine controller adopts it.
+    const unowned = await eventually(() => getB7Machine('m1'), (m) => m?.status?.conditions?.some((c) => c.reason === 'WaitingForMachineOwner') === true, 'm1 waits for its owner');
+    expect(unowned?.metadata.ownerReferences ?? []).toEqual([]);
+    expect((await lab.d.api('GET', `/api/v1/machines/${NS}/m1`)).status).toBe(404);
     await plane.api.create(MACHINES, NS, {
       apiVersion: V1B2,
       kind: 'Machine',

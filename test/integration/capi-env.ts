@@ -30,7 +30,7 @@ export interface CapiBuild {
 export type CapiStatus = { state: 'ready'; build: CapiBuild } | { state: 'skip'; reason: string } | { state: 'missing'; reason: string };
 
 /** The first real proxy of GOPROXY (not "direct"/"off"), or undefined when there is none. */
-function goProxy(): string | undefined {
+function goProxy(): { proxy?: string; setting: string } {
   let value = process.env.GOPROXY;
   if (value === undefined) {
     try {
@@ -39,7 +39,7 @@ function goProxy(): string | undefined {
       value = 'https://proxy.golang.org';
     }
   }
-  return value.split(/[,|]/).map((p) => p.trim()).find((p) => p !== '' && p !== 'direct' && p !== 'off');
+  return { proxy: value.split(/[,|]/).map((p) => p.trim()).find((p) => p !== '' && p !== 'direct' && p !== 'off'), setting: value };
 }
 
 async function proxyReachable(proxy: string): Promise<boolean> {
@@ -67,11 +67,11 @@ export async function capiStatus(): Promise<CapiStatus> {
   };
   const missing = [build.manager, build.clusterctl, join(build.crds, 'cluster.x-k8s.io_machines.yaml'), join(build.config, 'metadata.yaml')].filter((f) => !existsSync(f));
   if (missing.length === 0) return { state: 'ready', build };
-  const proxy = goProxy();
+  const { proxy, setting } = goProxy();
   if (proxy === undefined || !(await proxyReachable(proxy))) {
     return {
       state: 'skip',
-      reason: `SKIPPED: Cluster API ${build.version} is not built (${missing.join(', ')} missing) and the Go module proxy (${proxy ?? 'GOPROXY has none'}) is unreachable, so it cannot be built here`,
+      reason: `SKIPPED: Cluster API ${build.version} is not built (${missing.join(', ')} missing) and the Go module proxy (GOPROXY=${setting}) is unreachable, so shim-operator/test-env/build-capi.sh cannot build it here`,
     };
   }
   return { state: 'missing', reason: `${missing.join(', ')} missing: run bash ${CAPI_BUILD_SCRIPT} (needs the Go module proxy; ≈10 min on 2 cores the first time)` };

@@ -5,6 +5,7 @@ import type { Informer } from '../kube/informer.js';
 import { isConflict, isNotFound, type KubeApi, type KubeObject, type Resource } from '../kube/kube-api.js';
 import type { ReconcileOutcome } from '../runtime/work-queue.js';
 import { setCondition } from './conditions.js';
+import { sameStatus } from './same-status.js';
 import { CAPI_CLUSTERS, PAUSED_ANNOTATION } from './beskar7-machine-controller.js';
 import { CLUSTER_LABEL, ZONE_LABEL } from './machine-mapping.js';
 
@@ -115,7 +116,7 @@ export class Beskar7ClusterController {
   }
 
   private async writeStatus(cluster: Beskar7Cluster, status: Beskar7ClusterStatus): Promise<void> {
-    if (JSON.stringify(cluster.status ?? {}) === JSON.stringify(status)) return;
+    if (sameStatus(cluster.status ?? {}, status)) return;
     try {
       await this.deps.api.replaceStatus(BESKAR7_CLUSTERS, { ...cluster, status } as KubeObject);
     } catch (error) {

@@ -6,6 +6,7 @@ import type { Informer } from '../kube/informer.js';
 import { isConflict, isNotFound, type KubeApi, type KubeObject, type Resource } from '../kube/kube-api.js';
 import type { ReconcileOutcome } from '../runtime/work-queue.js';
 import { conditionOf, setCondition } from './conditions.js';
+import { sameStatus } from './same-status.js';
 import type { DaemonRegistry } from './daemons.js';
 import { CLUSTER_LABEL, machineCreateOf, machineStatusOf } from './machine-mapping.js';
 
@@ -91,11 +92,23 @@ export class Beskar7MachineController {
       await this.deps.api.mergePatch(BESKAR7_MACHINES, namespace, machine.metadata.name, {
         metadata: { finalizers: [...(machine.metadata.finalizers ?? []), MACHINE_FINALIZER], resourceVersion: machine.metadata.resourceVersion },
       });
-      return { requeueAfterMs: 0 };
+      // The watch brings the patched object back, and with it the next reconcile.
+      return;
     }
     let status: Beskar7MachineStatus = { ...(machine.status ?? {}) };
     try {
       let view = await daemon.client.getMachine(namespace, machine.metadata.name);
+      if (!view && (machine.spec.providerID !== undefined || machine.status?.hostRef !== undefined || machine.status?.initialization?.provisioned === true)) {
+        // Placed once, now unknown to the daemon (a restored database, a delete by hand): creating it
+        // again would boot a second host with the same bootstrap data. CAPI remediates a failed machine.
+        status.failureReason = 'MachineLostInDaemon';
+        status.failureMessage = `daemon ${daemon.name} no longer knows this machine, which was placed${status.hostRef ? ` on ${status.hostRef.name}` : ''}; it is not created again`;
+        status.ready = false;
+        status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'MachineLostInDaemon', message: status.failureMessage }, machine.metadata.generation);
+        await this.writeStatus(machine, status);
+        await this.deps.recorder.record(this.ref(machine), 'Warning', 'MachineLostInDaemon', status.failureMessage);
+        return { requeueAfterMs: RESYNC_MS };
+      }
       if (!view) {
         if (!owner || !capiMachine) throw new Waiting('WaitingForMachineOwner', 'waiting for the CAPI Machine to own this Beskar7Machine', WAITING_MS);
         const secretName = capiMachine.spec?.bootstrap?.dataSecretName;
@@ -179,7 +192,7 @@ export class Beskar7MachineController {
   }
 
   private async writeStatus(machine: Beskar7Machine, status: Beskar7MachineStatus): Promise<void> {
-    if (JSON.stringify(machine.status ?? {}) === JSON.stringify(status)) return;
+    if (sameStatus(machine.status ?? {}, status)) return;
     try {
       await this.deps.api.replaceStatus(BESKAR7_MACHINES, { ...machine, status } as KubeObject);
     } catch (error) {

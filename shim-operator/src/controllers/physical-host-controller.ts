@@ -6,6 +6,7 @@ import type { Informer } from '../kube/informer.js';
 import { isConflict, isNotFound, type KubeApi, type KubeObject, type Resource } from '../kube/kube-api.js';
 import type { ReconcileOutcome } from '../runtime/work-queue.js';
 import { setCondition } from './conditions.js';
+import { sameStatus } from './same-status.js';
 import type { DaemonRegistry } from './daemons.js';
 import { hostCreateOf, hostPatchOf, statusOf, type Credentials } from './host-mapping.js';
 
@@ -71,7 +72,8 @@ export class PhysicalHostController {
       await this.deps.api.mergePatch(PHYSICAL_HOSTS, host.metadata.namespace ?? 'default', host.metadata.name, {
         metadata: { finalizers: [...(host.metadata.finalizers ?? []), HOST_FINALIZER], resourceVersion: host.metadata.resourceVersion },
       });
-      return { requeueAfterMs: 0 };
+      // The watch brings the patched object back, and with it the next reconcile.
+      return;
     }
     const daemon = this.deps.daemons.get(host.spec.daemonRef);
     let status: PhysicalHostStatus = { ...(host.status ?? {}) };
@@ -162,7 +164,7 @@ export class PhysicalHostController {
   /** Status through the status subresource, only when it changed; a stale read is retried by the queue. */
   private async writeStatus(host: PhysicalHost, status: PhysicalHostStatus): Promise<void> {
     status.observedGeneration = host.metadata.generation;
-    if (JSON.stringify(host.status ?? {}) === JSON.stringify(status)) return;
+    if (sameStatus(host.status ?? {}, status)) return;
     try {
       await this.deps.api.replaceStatus(PHYSICAL_HOSTS, { ...host, status } as KubeObject);
     } catch (error) {

@@ -93,18 +93,23 @@ export class Informer<T extends KubeObject> {
   private async watch(): Promise<void> {
     if (this.stopped) return;
     const path = resourcePath(this.resource, this.options.namespace);
-    const params: Record<string, string | boolean> = { resourceVersion: this.resourceVersion, allowWatchBookmarks: true };
+    // The server ends the watch after this long (randomised as client-go does): a half-open
+    // connection cannot leave the cache stale for longer than that.
+    const params: Record<string, string | boolean | number> = { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 + Math.floor(Math.random() * 300) };
     if (this.options.labelSelector) params.labelSelector = this.options.labelSelector;
     let expired = false;
-    this.abort = await new Watch(this.api.config).watch(
+    let failed: unknown;
+    const openedAt = Date.now();
+    const abort = await new Watch(this.api.config).watch(
       path,
       params,
       (phase: string, object: T & { code?: number }) => {
-        this.failures = 0;
         if (phase === 'ERROR') {
           expired = object.code === 410;
+          if (!expired) failed = new Error(`watch of ${this.resource.plural} ended with an error event (code ${object.code ?? '?'})`);
           return;
         }
+        this.failures = 0;
         if (object.metadata?.resourceVersion) this.resourceVersion = object.metadata.resourceVersion;
         if (phase === 'BOOKMARK') return;
         const key = keyOf(object);
@@ -121,10 +126,16 @@ export class Informer<T extends KubeObject> {
         if (this.stopped) return;
         if (expired) return void this.relist();
         if (error && !(error instanceof Error && error.name === 'AbortError')) return this.retryLater(error);
-        // The apiserver ends watches after a while: resume from the last version seen.
+        if (failed) return this.retryLater(failed);
+        // A watch that ends at once again and again must not spin: back off, then list afresh.
+        if (Date.now() - openedAt < 1000) return this.retryLater(new Error(`watch of ${this.resource.plural} ended at once`));
+        // The apiserver ends watches after timeoutSeconds: resume from the last version seen.
         void this.watch().catch((e: unknown) => this.retryLater(e));
       },
     );
+    // stop() may have come while the watch was being opened.
+    if (this.stopped) abort.abort();
+    else this.abort = abort;
   }
 
   private retryLater(error: unknown): void {

@@ -36,7 +36,8 @@ export const DEFAULT_LEADER_ELECTION = { leaseDurationMs: 15_000, renewDeadlineM
 
 export interface LeaderCallbacks {
   onStartedLeading(): void;
-  onStoppedLeading(): void;
+  /** Awaited before the lease is given up, so that no write of this replica overlaps the next leader's. */
+  onStoppedLeading(): void | Promise<void>;
   onNewLeader?(identity: string): void;
   onError?(error: unknown): void;
 }
@@ -54,6 +55,11 @@ export class LeaderElector {
     private readonly callbacks: LeaderCallbacks,
   ) {
     this.now = settings.now ?? Date.now;
+    const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = settings;
+    // client-go's rule: a leader must give up before anyone else may take over.
+    if (!(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs * 1.2)) {
+      throw new Error(`leader election needs leaseDuration > renewDeadline > 1.2 × retryPeriod (got ${leaseDurationMs}, ${renewDeadlineMs}, ${retryPeriodMs} ms)`);
+    }
   }
 
   get isLeader(): boolean {
@@ -73,7 +79,11 @@ export class LeaderElector {
     while (!this.stopped) {
       await this.sleep(this.settings.retryPeriodMs);
       if (this.stopped) break;
-      if (await this.tryAcquireOrRenew()) {
+      // A renewal that hangs (a stalled apiserver) must not keep us leading past the deadline:
+      // by then another replica may have taken the lease.
+      const left = lastRenew + this.settings.renewDeadlineMs - this.now();
+      const renewed = left > 0 && (await Promise.race([this.tryAcquireOrRenew(), this.timeout(left)]));
+      if (renewed) {
         lastRenew = this.now();
         continue;
       }
@@ -82,9 +92,13 @@ export class LeaderElector {
     const wasLeading = this.leading;
     this.leading = false;
     if (wasLeading) {
+      await this.callbacks.onStoppedLeading();
       if (this.stopped) await this.release();
-      this.callbacks.onStoppedLeading();
     }
+  }
+
+  private timeout(ms: number): Promise<false> {
+    return new Promise((resolve) => setTimeout(() => resolve(false), ms).unref());
   }
 
   /** Stops campaigning or leading; a leader gives the lease up so another replica takes over at once. */

@@ -74,7 +74,7 @@ export async function startLabDaemon(options: { namespace: string; dataDir: stri
     follower = startTimedProcess(
       'events',
       inNamespace(namespace, ['curl', '-sSN', '--no-buffer', '-H', `authorization: Bearer ${token}`, `${baseUrl}/api/v1/events?since=0`]),
-      { logFile: join(options.dir, 'events.log') },
+      { logFile: join(options.dir, 'events.log'), secrets: [token] },
     );
   } catch (error) {
     await stop();

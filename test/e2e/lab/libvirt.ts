@@ -53,15 +53,12 @@ export async function startLibvirt(namespace: string, dir: string): Promise<Libv
     virsh,
     qemuPids,
     async stop() {
-      // Domains first (QEMU is not libvirtd's child: it would outlive it), then libvirtd.
-      if (daemon.exit() === undefined) {
-        const names = (await virsh(['list', '--name'], 15_000).catch(() => '')).split('\n').map((s) => s.trim()).filter(Boolean);
-        for (const name of names) await virsh(['destroy', name], 30_000).catch(() => undefined);
-      }
+      // QEMU first, and hard (QEMU is not libvirtd's child: it would outlive it; the VMs hold
+      // nothing worth a clean shutdown), then libvirtd, which then only notices its domains died.
       for (const pid of qemuPids()) {
         try {
-          // Only a QEMU this libvirtd started: its pid file names it, and the process is QEMU.
-          if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('qemu')) process.kill(pid, 'SIGKILL');
+          // Only a QEMU of this run: libvirt's pid file names it, and its command line names this run's directory.
+          if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
         } catch {
           // Gone already.
         }

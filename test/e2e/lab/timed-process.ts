@@ -28,7 +28,7 @@ export interface TimedProcess {
  * (kept with the run's artefacts). Started directly, or as `ip netns exec <ns> …`, which execs
  * without forking, so `pid` is the program's own.
  */
-export function startTimedProcess(name: string, command: readonly string[], options: { logFile: string; env?: NodeJS.ProcessEnv }): TimedProcess {
+export function startTimedProcess(name: string, command: readonly string[], options: { logFile: string; env?: NodeJS.ProcessEnv; secrets?: string[] }): TimedProcess {
   const [file, ...args] = command;
   if (file === undefined) throw new Error(`${name}: empty command`);
   const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
@@ -49,7 +49,9 @@ export function startTimedProcess(name: string, command: readonly string[], opti
   );
   const lines: TimedLine[] = [];
   const waiters = new Set<() => void>();
-  appendFileSync(options.logFile, `${new Date().toISOString()} [start] pid ${pid}: ${command.join(' ')}\n`);
+  // The artefacts may be shared: secrets on the command line are not written down.
+  const shown = (options.secrets ?? []).filter(Boolean).reduce((text, secret) => text.replaceAll(secret, '[redacted]'), command.join(' '));
+  appendFileSync(options.logFile, `${new Date().toISOString()} [start] pid ${pid}: ${shown}\n`);
   for (const stream of ['stdout', 'stderr'] as const) {
     createInterface({ input: child[stream] }).on('line', (text) => {
       const line: TimedLine = { at: Date.now(), stream, text };

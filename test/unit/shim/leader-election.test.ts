@@ -40,7 +40,9 @@ function candidate(store: LeaseStore, identity: string) {
       events.push('started');
       started();
     },
-    onStoppedLeading: () => events.push('stopped'),
+    onStoppedLeading: () => {
+      events.push('stopped');
+    },
   });
   const done = elector.run();
   return { elector, events, leading, done };

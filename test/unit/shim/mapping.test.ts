@@ -117,3 +117,12 @@ describe('setCondition', () => {
     expect(flipped[0]?.lastTransitionTime).toBe('2026-01-01T01:00:00Z');
   });
 });
+
+describe('sameStatus', () => {
+  it('ignores key order and undefined fields, not values or array order', async () => {
+    const { sameStatus } = await import('../../../shim-operator/src/controllers/same-status.js');
+    expect(sameStatus({ a: 1, b: { c: 2, d: [1, 2] }, e: undefined }, { b: { d: [1, 2], c: 2 }, a: 1 })).toBe(true);
+    expect(sameStatus({ a: 1 }, { a: 2 })).toBe(false);
+    expect(sameStatus({ d: [1, 2] }, { d: [2, 1] })).toBe(false);
+  });
+});
