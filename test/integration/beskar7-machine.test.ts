@@ -120,8 +120,13 @@ describe('Beskar7Machine controller', () => {
     // The PhysicalHost shows who holds it.
     const host = await eventually(() => getHost('host-1'), (h) => h?.status?.machineRef?.name === 'm1', 'host-1 machineRef');
     expect(host?.status?.state).toBe('Provisioned');
-    const events = await plane.api.list<KubeObject & { reason: string; involvedObject: { name: string } }>(EVENTS, NS);
-    expect(events.items.filter((e) => e.involvedObject.name === 'm1').map((e) => e.reason)).toEqual(expect.arrayContaining(['Created', 'Provisioned']));
+    // The event is written just after the status it describes: wait for it rather than race it.
+    const reasons = (items: (KubeObject & { reason: string; involvedObject: { name: string } })[]) => items.filter((e) => e.involvedObject.name === 'm1').map((e) => e.reason);
+    await eventually(
+      () => plane.api.list<KubeObject & { reason: string; involvedObject: { name: string } }>(EVENTS, NS),
+      (events) => ['Created', 'Provisioned'].every((r) => reasons(events.items).includes(r)),
+      'm1 events Created and Provisioned',
+    );
   }, 180_000);
 
   it('waits for the Machine\'s bootstrap data before asking the daemon for anything', async () => {

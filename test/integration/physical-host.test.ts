@@ -132,8 +132,12 @@ describe('PhysicalHost controller', () => {
     const blocked = await eventually(() => getHost('rack1-node2'), (h) => h?.status?.conditions?.some((c) => c.type === 'Synced' && c.status === 'False') === true, 'Synced False');
     expect(blocked?.status?.conditions?.find((c) => c.type === 'Synced')).toMatchObject({ reason: 'CredentialsSecretNotFound' });
     expect(await daemonHost('rack1-node2')).toBeUndefined();
-    const events = await plane.api.list<KubeObject & { reason: string; type: string }>(EVENTS, NS);
-    expect(events.items.some((e) => e.reason === 'CredentialsSecretNotFound' && e.type === 'Warning')).toBe(true);
+    // The Warning is written just after the condition: wait for it rather than race it.
+    await eventually(
+      () => plane.api.list<KubeObject & { reason: string; type: string }>(EVENTS, NS),
+      (events) => events.items.some((e) => e.reason === 'CredentialsSecretNotFound' && e.type === 'Warning'),
+      'a CredentialsSecretNotFound Warning event',
+    );
   });
 
   it('deletes the daemon host before letting the CR go (finalizer)', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conditions, httpUrl, objectName, pemBundle, resourceSchema, stringMap } from './common.js';
+import { conditions, resourceSchema, stringMap } from './common.js';
 
 export const controlPlaneEndpointSchema = z
   .object({
@@ -15,15 +15,6 @@ export const controlPlaneEndpointSchema = z
 export const beskar7ClusterSpecSchema = z
   .object({
     controlPlaneEndpoint: controlPlaneEndpointSchema.optional(),
-    daemon: z
-      .object({
-        url: httpUrl.describe('Base URL of the daemon\'s REST API, e.g. https://provisioner.example:8082.'),
-        tokenSecretRef: objectName.describe('Name of a Secret in the cluster\'s namespace holding a daemon API token under the key "token".'),
-        caBundle: pemBundle.optional().describe('PEM CA certificates that sign the daemon\'s TLS certificate; unset: the system roots.'),
-      })
-      .strict()
-      .optional()
-      .describe('The daemon that serves this cluster\'s hosts; unset: the shim\'s default daemon.'),
   })
   .strict()
   .describe('Desired state of a Beskar7Cluster.');

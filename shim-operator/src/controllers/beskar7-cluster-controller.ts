@@ -75,13 +75,6 @@ export class Beskar7ClusterController {
         : { type: 'Ready', status: 'False', reason: 'WaitingForControlPlaneEndpoint', message: 'no endpoint in the spec and no ready control-plane machine yet' },
       cluster.metadata.generation,
     );
-    if (cluster.spec.daemon) {
-      status.conditions = setCondition(
-        status.conditions,
-        { type: 'DaemonSelected', status: 'False', reason: 'SpecDaemonNotSupported', message: 'spec.daemon is not honoured yet: the shim\'s configured daemons serve every cluster' },
-        cluster.metadata.generation,
-      );
-    }
     await this.writeStatus(cluster, status);
     return;
   }

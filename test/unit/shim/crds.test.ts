@@ -213,7 +213,6 @@ const examples = {
     metadata: { name: 'c1', namespace: 'default' },
     spec: {
       controlPlaneEndpoint: { host: '192.168.1.10', port: 6443 },
-      daemon: { url: 'https://provisioner:8082', tokenSecretRef: 'beskar7-token' },
     },
     status: { ready: true, initialization: { provisioned: true }, failureDomains: { 'zone-a': { controlPlane: true }, 'zone-b': { controlPlane: true, attributes: { rack: 'r2' } } } },
   },
@@ -386,8 +385,6 @@ describe('CRD objects', () => {
       Beskar7Cluster: [
         '.spec.controlPlaneEndpoint.host',
         '.spec.controlPlaneEndpoint.port',
-        '.spec.daemon.url',
-        '.spec.daemon.tokenSecretRef',
         '.status.ready',
         '.status.initialization.provisioned',
         '.status.failureDomains.*.controlPlane',
