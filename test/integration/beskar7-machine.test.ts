@@ -9,6 +9,7 @@ import { ShimManager } from '../../shim-operator/src/manager.js';
 import { startLab, type Lab } from '../helpers/lab.js';
 import { simMac } from '../helpers/ramdisk-sim.js';
 import { installCapiStandIns } from './capi-crds.js';
+import { eventually } from './eventually.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 
 // Beskar7Machine against a real kube-apiserver and a real daemon whose hosts are emulated BMCs with
@@ -25,16 +26,6 @@ let lab: Lab;
 let shim: ShimManager;
 const log = pino({ level: process.env.B7_TEST_LOG ?? 'silent' });
 const b64 = (text: string) => Buffer.from(text).toString('base64');
-
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last seen ${JSON.stringify(value)?.slice(0, 3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const getMachine = (name: string) => plane.api.getOrUndefined<Beskar7Machine & KubeObject>(BESKAR7_MACHINES, NS, name);
 const getHost = (name: string) => plane.api.getOrUndefined<PhysicalHost & KubeObject>(PHYSICAL_HOSTS, NS, name);

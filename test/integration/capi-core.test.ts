@@ -14,6 +14,7 @@ import { freePort } from '../helpers/free-port.js';
 import { startLab, type Lab } from '../helpers/lab.js';
 import { simMac } from '../helpers/ramdisk-sim.js';
 import { capiStatus, coreComponents, coreMetadata, CRDS, installCapiCore, installCertManagerStandIns, logDir, makeWebhookCerts, startCapiManager, type CapiBuild, type CapiManager } from './capi-env.js';
+import { eventually } from './eventually.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 
 // Cluster API's real core controllers (v1beta2 API, built from the Go module proxy by
@@ -46,16 +47,6 @@ const log = pino({ level: process.env.B7_TEST_LOG ?? 'silent' });
 interface CapiMachine extends KubeObject {
   spec: { providerID?: string; infrastructureRef?: { apiGroup?: string; kind?: string; name?: string } };
   status?: { phase?: string; initialization?: { infrastructureProvisioned?: boolean; bootstrapDataSecretCreated?: boolean }; conditions?: { type: string; status: string; reason?: string }[] };
-}
-
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last seen ${JSON.stringify(value)?.slice(0, 3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 let failed = false;

@@ -9,6 +9,7 @@ import { dmtfMockup } from '../bmc/data.js';
 import { startBmcEmulator } from '../bmc/index.js';
 import type { BmcEmulator } from '../bmc/types.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { eventually } from './eventually.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { TcpLink } from './tcp-link.js';
 
@@ -61,18 +62,6 @@ afterAll(async () => {
   await bmc?.stop();
   await plane?.stop();
 }, 60_000);
-
-/** Reads until `check` holds (the controllers work asynchronously); the last value on timeout. */
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    last = await read();
-    if (check(last)) return last;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last seen ${JSON.stringify(last)?.slice(0, 2000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const getHost = (name: string) => plane.api.getOrUndefined<PhysicalHost & KubeObject>(PHYSICAL_HOSTS, NS, name);
 const daemonHost = async (name: string) => {
