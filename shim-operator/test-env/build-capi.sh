@@ -79,28 +79,15 @@ fi
 
 command -v go >/dev/null 2>&1 || die "the Go toolchain ('go') is not on PATH; it is needed to build Cluster API"
 
-mkdir -p "$CAPI_ROOT"
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$CAPI_ROOT/.build.lock"
-  if ! flock -n 9; then
-    log "another build holds $CAPI_ROOT/.build.lock; waiting for it"
-    flock 9
-  fi
-  if present; then
-    log "Cluster API $CAPI_VERSION present (built by a concurrent run)"
-    echo "$OUT"
-    exit 0
-  fi
+# shellcheck source=go-build-lib.sh
+source "$(dirname "$0")/go-build-lib.sh"
+PINNED="sigs.k8s.io/cluster-api@$CAPI_VERSION"
+if ! take_build_lock "$CAPI_ROOT" present; then
+  log "Cluster API $CAPI_VERSION present (built by a concurrent run)"
+  echo "$OUT"
+  exit 0
 fi
-
-export GOMODCACHE="$GO_ROOT/gomodcache"
-export GOCACHE="$GO_ROOT/gocache"
-export GOPATH="$GO_ROOT/gopath"
-export CGO_ENABLED=0
-export GOTOOLCHAIN=local
-export GO111MODULE=on
-export GOFLAGS="-buildvcs=false -mod=mod"
-export GOWORK=off
+go_environment "$GO_ROOT"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/beskar7-capi-build.XXXXXX")"
 STAGE="$OUT.partial.$$"
@@ -108,28 +95,6 @@ cleanup() { rm -rf "$WORK" "$STAGE"; }
 trap cleanup EXIT
 LOG="$WORK/step.log"
 START=$SECONDS
-
-step() {
-  local name="$1"; shift
-  local t0=$SECONDS
-  log "$name ..."
-  if ! "$@" >"$LOG" 2>&1; then
-    echo "----- output of: $* (last 40 lines) -----" >&2
-    tail -n 40 "$LOG" >&2
-    echo "-----" >&2
-    if grep -qE 'requires go >= |toolchain not available' "$LOG"; then
-      die "step '$name' failed: the installed $(go version | cut -d' ' -f3) is older than what sigs.k8s.io/cluster-api@$CAPI_VERSION requires (GOTOOLCHAIN=local forbids downloading another toolchain)"
-    fi
-    if grep -qiE 'dial tcp|lookup [^ ]*( on [^ ]*)?: (no such host|server misbehaving)|connection refused|i/o timeout|TLS handshake|network is unreachable|no route to host|proxyconnect|GOPROXY=off' "$LOG"; then
-      die "step '$name' failed: the Go module proxy ($(go env GOPROXY)) is unreachable; this script needs it (or a warm module cache in $GOMODCACHE)"
-    fi
-    if grep -qiE '403 Forbidden|404 Not Found|410 Gone|not available|unknown revision|invalid version' "$LOG"; then
-      die "step '$name' failed: the Go module proxy ($(go env GOPROXY)) does not have a module version this build needs (check the pin at the top of $0)"
-    fi
-    die "step '$name' failed; see the output above"
-  fi
-  log "$name done ($((SECONDS - t0))s)"
-}
 
 log "Go: $(go version)"
 log "module/build caches: $GO_ROOT (shared with build-control-plane.sh)"

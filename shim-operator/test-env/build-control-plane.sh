@@ -61,30 +61,15 @@ fi
 
 command -v go >/dev/null 2>&1 || die "the Go toolchain ('go') is not on PATH; it is needed to build the control plane"
 
-mkdir -p "$K8S_ROOT"
-# Serialize concurrent runs (e.g. two test jobs starting at once).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$K8S_ROOT/.build.lock"
-  if ! flock -n 9; then
-    log "another build holds $K8S_ROOT/.build.lock; waiting for it"
-    flock 9
-  fi
-  if binaries_ok; then
-    log "control plane present (built by a concurrent run)"
-    print_paths
-    exit 0
-  fi
+# shellcheck source=go-build-lib.sh
+source "$(dirname "$0")/go-build-lib.sh"
+PINNED="k8s.io/kubernetes@$K8S_VERSION"
+if ! take_build_lock "$K8S_ROOT" binaries_ok; then
+  log "control plane present (built by a concurrent run)"
+  print_paths
+  exit 0
 fi
-
-# Go environment: caches under the cache root, no cgo, never auto-download another toolchain.
-export GOMODCACHE="$K8S_ROOT/gomodcache"
-export GOCACHE="$K8S_ROOT/gocache"
-export GOPATH="$K8S_ROOT/gopath"
-export CGO_ENABLED=0
-export GOTOOLCHAIN=local
-export GO111MODULE=on
-export GOFLAGS="-buildvcs=false -mod=mod"
-export GOWORK=off
+go_environment "$K8S_ROOT"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/beskar7-k8s-build.XXXXXX")"
 STAGE="$K8S_ROOT/$K8S_VERSION/bin.partial.$$"
@@ -92,29 +77,6 @@ cleanup() { rm -rf "$WORK" "$STAGE"; }
 trap cleanup EXIT
 LOG="$WORK/step.log"
 START=$SECONDS
-
-# Run a step, capturing its output; on failure say which step failed and why.
-step() {
-  local name="$1"; shift
-  local t0=$SECONDS
-  log "$name ..."
-  if ! "$@" >"$LOG" 2>&1; then
-    echo "----- output of: $* (last 40 lines) -----" >&2
-    tail -n 40 "$LOG" >&2
-    echo "-----" >&2
-    if grep -qE 'requires go >= |toolchain not available' "$LOG"; then
-      die "step '$name' failed: the installed $(go version | cut -d' ' -f3) is older than what k8s.io/kubernetes@$K8S_VERSION requires (GOTOOLCHAIN=local forbids downloading another toolchain)"
-    fi
-    if grep -qiE 'dial tcp|lookup [^ ]*( on [^ ]*)?: (no such host|server misbehaving)|connection refused|i/o timeout|TLS handshake|network is unreachable|no route to host|proxyconnect|GOPROXY=off' "$LOG"; then
-      die "step '$name' failed: the Go module proxy ($(go env GOPROXY)) is unreachable; this script needs it (or a warm module cache in $GOMODCACHE)"
-    fi
-    if grep -qiE '403 Forbidden|404 Not Found|410 Gone|not available|unknown revision|invalid version' "$LOG"; then
-      die "step '$name' failed: the Go module proxy ($(go env GOPROXY)) does not have a module version this build needs (check the pins at the top of $0)"
-    fi
-    die "step '$name' failed; see the output above"
-  fi
-  log "$name done ($((SECONDS - t0))s)"
-}
 
 log "Go: $(go version)"
 log "cache root: $K8S_ROOT"
