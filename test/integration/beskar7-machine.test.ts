@@ -1,31 +1,25 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP_VERSION, type Beskar7Cluster, type Beskar7Machine, type PhysicalHost } from '../../shim-operator/src/api/index.js';
 import { BESKAR7_CLUSTERS, CONTROL_PLANE_LABEL } from '../../shim-operator/src/controllers/beskar7-cluster-controller.js';
 import { BESKAR7_MACHINES, CAPI_CLUSTERS, CAPI_MACHINES, MACHINE_FINALIZER } from '../../shim-operator/src/controllers/beskar7-machine-controller.js';
 import { PHYSICAL_HOSTS } from '../../shim-operator/src/controllers/physical-host-controller.js';
 import type { KubeObject, Resource } from '../../shim-operator/src/kube/kube-api.js';
-import { ShimManager } from '../../shim-operator/src/manager.js';
-import { startLab, type Lab } from '../helpers/lab.js';
-import { simMac } from '../helpers/ramdisk-sim.js';
+import type { Lab } from '../helpers/lab.js';
 import { installCapiStandIns } from './capi-crds.js';
 import { eventually } from './eventually.js';
+import { b64, SECRETS, startLabShim, type LabShim } from './lab-shim.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 
 // Beskar7Machine against a real kube-apiserver and a real daemon whose hosts are emulated BMCs with
 // simulated machines that network-boot and run the ramdisk protocol over HTTP.
 
-const SECRETS: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
 const EVENTS: Resource = { group: '', version: 'v1', plural: 'events', kind: 'Event' };
-const NAMESPACES: Resource = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace' };
 const NS = 'machines-test';
 const ZONES = ['zone-a', 'zone-b'];
 
 let plane: ControlPlane;
 let lab: Lab;
-let shim: ShimManager;
-const log = pino({ level: process.env.B7_TEST_LOG ?? 'silent' });
-const b64 = (text: string) => Buffer.from(text).toString('base64');
+let labShim: LabShim | undefined;
 
 const getMachine = (name: string) => plane.api.getOrUndefined<Beskar7Machine & KubeObject>(BESKAR7_MACHINES, NS, name);
 const getHost = (name: string) => plane.api.getOrUndefined<PhysicalHost & KubeObject>(PHYSICAL_HOSTS, NS, name);
@@ -34,34 +28,14 @@ beforeAll(async () => {
   plane = await startControlPlane();
   await plane.installCrds();
   await installCapiStandIns(plane);
-  await plane.api.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  lab = await startLab({ hosts: 2 });
-  shim = new ShimManager(
-    plane.config,
-    { daemons: [{ name: 'lab', url: lab.d.url, token: lab.d.token }], defaultDaemon: 'lab', leaseNamespace: 'default', leaseName: 'beskar7-shim', identity: 'machines-test', workers: 4 },
-    log,
-  );
-  shim.start();
-  await shim.leading;
   // Two hosts, one per zone, registered through their PhysicalHosts.
-  for (const [i, zone] of ZONES.entries()) {
-    const bmc = lab.emulator.bmcs[i];
-    if (!bmc) throw new Error(`no BMC ${i}`);
-    await plane.api.create(SECRETS, NS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: `bmc-${i}`, namespace: NS }, data: { username: b64(bmc.username), password: b64(bmc.password) } } as KubeObject);
-    await plane.api.create(PHYSICAL_HOSTS, NS, {
-      apiVersion: GROUP_VERSION,
-      kind: 'PhysicalHost',
-      metadata: { name: `host-${i}`, namespace: NS, labels: { 'topology.kubernetes.io/zone': zone } },
-      spec: { redfishConnection: { address: bmc.url, credentialsSecretRef: `bmc-${i}` }, bootMACAddresses: [simMac(i)] },
-    } as KubeObject);
-  }
-  for (const i of ZONES.keys()) await eventually(() => getHost(`host-${i}`), (h) => h?.status?.state === 'Available', `host-${i} Available`);
+  labShim = await startLabShim(plane, { namespace: NS, hosts: ZONES.length, identity: 'machines-test', labelsOf: (i) => ({ 'topology.kubernetes.io/zone': ZONES[i] ?? '' }) });
+  lab = labShim.lab;
   await plane.api.create(CAPI_CLUSTERS, NS, { apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'Cluster', metadata: { name: 'c1', namespace: NS }, spec: {} } as KubeObject);
 }, 300_000);
 
 afterAll(async () => {
-  await shim?.stop();
-  await lab?.stop();
+  await labShim?.stop();
   await plane?.stop();
 }, 60_000);
 

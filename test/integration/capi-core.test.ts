@@ -2,19 +2,16 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP_VERSION, type Beskar7Cluster, type Beskar7Machine, type PhysicalHost } from '../../shim-operator/src/api/index.js';
+import { GROUP_VERSION, type Beskar7Cluster, type Beskar7Machine } from '../../shim-operator/src/api/index.js';
 import { BESKAR7_CLUSTERS } from '../../shim-operator/src/controllers/beskar7-cluster-controller.js';
 import { BESKAR7_MACHINES, CAPI_MACHINES } from '../../shim-operator/src/controllers/beskar7-machine-controller.js';
-import { PHYSICAL_HOSTS } from '../../shim-operator/src/controllers/physical-host-controller.js';
 import type { KubeObject, Resource } from '../../shim-operator/src/kube/kube-api.js';
-import { ShimManager } from '../../shim-operator/src/manager.js';
 import { freePort } from '../helpers/free-port.js';
-import { startLab, type Lab } from '../helpers/lab.js';
-import { simMac } from '../helpers/ramdisk-sim.js';
+import type { Lab } from '../helpers/lab.js';
 import { capiStatus, coreComponents, coreMetadata, CRDS, installCapiCore, installCertManagerStandIns, logDir, makeWebhookCerts, startCapiManager, type CapiBuild, type CapiManager } from './capi-env.js';
 import { eventually } from './eventually.js';
+import { b64, SECRETS, startLabShim, type LabShim } from './lab-shim.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 
 // Cluster API's real core controllers (v1beta2 API, built from the Go module proxy by
@@ -34,15 +31,11 @@ const run = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '..', '..');
 const V1B2 = 'cluster.x-k8s.io/v1beta2';
 const INFRA_GROUP = 'infrastructure.cluster.x-k8s.io';
-const SECRETS: Resource = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
-const NAMESPACES: Resource = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace' };
 const MACHINES: Resource = { group: 'cluster.x-k8s.io', version: 'v1beta2', plural: 'machines', kind: 'Machine' };
 const CLUSTERS: Resource = { group: 'cluster.x-k8s.io', version: 'v1beta2', plural: 'clusters', kind: 'Cluster' };
 const MACHINE_SETS: Resource = { group: 'cluster.x-k8s.io', version: 'v1beta2', plural: 'machinesets', kind: 'MachineSet' };
 const MACHINE_TEMPLATES: Resource = { group: INFRA_GROUP, version: 'v1beta1', plural: 'beskar7machinetemplates', kind: 'Beskar7MachineTemplate' };
 const NS = 'capi-core-test';
-const b64 = (text: string) => Buffer.from(text).toString('base64');
-const log = pino({ level: process.env.B7_TEST_LOG ?? 'silent' });
 
 interface CapiMachine extends KubeObject {
   spec: { providerID?: string; infrastructureRef?: { apiGroup?: string; kind?: string; name?: string } };
@@ -57,7 +50,7 @@ afterEach((context) => {
 describe.skipIf(status.state === 'skip')('Cluster API core controllers with the Beskar7 provider', () => {
   let plane: ControlPlane;
   let lab: Lab;
-  let shim: ShimManager | undefined;
+  let labShim: LabShim | undefined;
   let manager: CapiManager | undefined;
   let logs: ReturnType<typeof logDir> | undefined;
 
@@ -75,36 +68,14 @@ describe.skipIf(status.state === 'skip')('Cluster API core controllers with the 
     const webhookPort = await freePort();
     await installCapiCore(plane, capi, { url: `https://127.0.0.1:${webhookPort}`, caBundle });
     manager = await startCapiManager(plane, capi, { certDir, webhookPort, logDir: logs.dir });
-    await plane.api.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-    lab = await startLab({ hosts: 2 });
-    shim = new ShimManager(
-      plane.config,
-      { daemons: [{ name: 'lab', url: lab.d.url, token: lab.d.token }], defaultDaemon: 'lab', leaseNamespace: 'default', leaseName: 'beskar7-shim', identity: 'capi-core-test', workers: 4 },
-      log,
-    );
-    shim.start();
-    await shim.leading;
-    for (const i of [0, 1]) {
-      const bmc = lab.emulator.bmcs[i];
-      if (!bmc) throw new Error(`no BMC ${i}`);
-      await plane.api.create(SECRETS, NS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: `bmc-${i}`, namespace: NS }, data: { username: b64(bmc.username), password: b64(bmc.password) } } as KubeObject);
-      await plane.api.create(PHYSICAL_HOSTS, NS, {
-        apiVersion: GROUP_VERSION,
-        kind: 'PhysicalHost',
-        metadata: { name: `host-${i}`, namespace: NS },
-        spec: { redfishConnection: { address: bmc.url, credentialsSecretRef: `bmc-${i}` }, bootMACAddresses: [simMac(i)] },
-      } as KubeObject);
-    }
-    for (const i of [0, 1]) {
-      await eventually(() => plane.api.getOrUndefined<PhysicalHost & KubeObject>(PHYSICAL_HOSTS, NS, `host-${i}`), (h) => h?.status?.state === 'Available', `host-${i} Available`);
-    }
+    labShim = await startLabShim(plane, { namespace: NS, hosts: 2, identity: 'capi-core-test' });
+    lab = labShim.lab;
     await plane.api.create(SECRETS, NS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bootstrap', namespace: NS }, data: { value: b64('#cloud-config\nhostname: capi\n') } } as KubeObject);
   }, 300_000);
 
   afterAll(async () => {
-    await shim?.stop();
+    await labShim?.stop();
     await manager?.stop();
-    await lab?.stop();
     await plane?.stop();
     logs?.finish(failed, () => `--- CAPI manager log (tail) ---\n${manager?.log().slice(-8000) ?? ''}`);
   }, 120_000);
