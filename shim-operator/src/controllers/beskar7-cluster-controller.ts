@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import { beskar7ClusterSchema, beskar7MachineSchema, GROUP_VERSION, physicalHostSchema, type Beskar7Cluster, type Beskar7ClusterStatus } from '../api/index.js';
 import type { EventRecorder } from '../kube/event-recorder.js';
 import type { Informer } from '../kube/informer.js';
-import { isConflict, isNotFound, type KubeApi, type KubeObject, type Resource } from '../kube/kube-api.js';
+import { type KubeApi, type KubeObject, type Resource } from '../kube/kube-api.js';
 import type { ReconcileOutcome } from '../runtime/work-queue.js';
 import { setCondition } from './conditions.js';
-import { sameStatus } from './same-status.js';
+import { writeStatusIfChanged } from './same-status.js';
 import { CAPI_CLUSTERS, PAUSED_ANNOTATION } from './beskar7-machine-controller.js';
 import { CLUSTER_LABEL, ZONE_LABEL } from './machine-mapping.js';
 
@@ -109,14 +109,7 @@ export class Beskar7ClusterController {
   }
 
   private async writeStatus(cluster: Beskar7Cluster, status: Beskar7ClusterStatus): Promise<void> {
-    if (sameStatus(cluster.status ?? {}, status)) return;
-    try {
-      await this.deps.api.replaceStatus(BESKAR7_CLUSTERS, { ...cluster, status } as KubeObject);
-    } catch (error) {
-      if (isNotFound(error)) return;
-      if (isConflict(error)) throw new Error('Beskar7Cluster changed while reconciling; retrying', { cause: error });
-      throw error;
-    }
+    await writeStatusIfChanged(this.deps.api, BESKAR7_CLUSTERS, cluster, status);
   }
 
   private ref(cluster: Beskar7Cluster) {

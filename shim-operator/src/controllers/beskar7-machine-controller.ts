@@ -3,10 +3,10 @@ import { beskar7MachineSchema, GROUP_VERSION, type Beskar7Machine, type Beskar7M
 import { isDaemonApiError } from '../daemon-client/index.js';
 import type { EventRecorder } from '../kube/event-recorder.js';
 import type { Informer } from '../kube/informer.js';
-import { isConflict, isNotFound, type KubeApi, type KubeObject, type Resource } from '../kube/kube-api.js';
+import { type KubeApi, type KubeObject, type Resource } from '../kube/kube-api.js';
 import type { ReconcileOutcome } from '../runtime/work-queue.js';
 import { conditionOf, setCondition } from './conditions.js';
-import { sameStatus } from './same-status.js';
+import { writeStatusIfChanged } from './same-status.js';
 import type { DaemonRegistry } from './daemons.js';
 import { CLUSTER_LABEL, machineCreateOf, machineStatusOf } from './machine-mapping.js';
 
@@ -192,14 +192,7 @@ export class Beskar7MachineController {
   }
 
   private async writeStatus(machine: Beskar7Machine, status: Beskar7MachineStatus): Promise<void> {
-    if (sameStatus(machine.status ?? {}, status)) return;
-    try {
-      await this.deps.api.replaceStatus(BESKAR7_MACHINES, { ...machine, status } as KubeObject);
-    } catch (error) {
-      if (isNotFound(error)) return;
-      if (isConflict(error)) throw new Error('Beskar7Machine changed while reconciling; retrying', { cause: error });
-      throw error;
-    }
+    await writeStatusIfChanged(this.deps.api, BESKAR7_MACHINES, machine, status);
   }
 
   private ref(machine: Beskar7Machine) {

@@ -3,10 +3,10 @@ import { GROUP_VERSION, physicalHostSchema, type PhysicalHost, type PhysicalHost
 import { isDaemonApiError } from '../daemon-client/index.js';
 import type { EventRecorder } from '../kube/event-recorder.js';
 import type { Informer } from '../kube/informer.js';
-import { isConflict, isNotFound, type KubeApi, type KubeObject, type Resource } from '../kube/kube-api.js';
+import { type KubeApi, type KubeObject, type Resource } from '../kube/kube-api.js';
 import type { ReconcileOutcome } from '../runtime/work-queue.js';
 import { setCondition } from './conditions.js';
-import { sameStatus } from './same-status.js';
+import { writeStatusIfChanged } from './same-status.js';
 import type { DaemonRegistry } from './daemons.js';
 import { hostCreateOf, hostPatchOf, statusOf, type Credentials } from './host-mapping.js';
 
@@ -161,17 +161,9 @@ export class PhysicalHostController {
     return undefined;
   }
 
-  /** Status through the status subresource, only when it changed; a stale read is retried by the queue. */
   private async writeStatus(host: PhysicalHost, status: PhysicalHostStatus): Promise<void> {
     status.observedGeneration = host.metadata.generation;
-    if (sameStatus(host.status ?? {}, status)) return;
-    try {
-      await this.deps.api.replaceStatus(PHYSICAL_HOSTS, { ...host, status } as KubeObject);
-    } catch (error) {
-      if (isNotFound(error)) return;
-      if (isConflict(error)) throw new Error('PhysicalHost changed while reconciling; retrying', { cause: error });
-      throw error;
-    }
+    await writeStatusIfChanged(this.deps.api, PHYSICAL_HOSTS, host, status);
   }
 
   private ref(host: PhysicalHost) {
